@@ -1,0 +1,137 @@
+public import Logging
+import ServiceLifecycle
+
+/// Consumes a queue in batches with the guarantees Cairn's roles share:
+///
+/// - a batch is acknowledged only after `apply` returned for it (after its transaction committed);
+/// - a message that cannot be parsed, or that `apply` keeps refusing on its own, is published to the dead-letter
+///   exchange with the reason in `x-cairn-error`, and acknowledged only once the broker confirmed the dead letter;
+/// - while `apply` fails for a transient reason (database away), the batch is retried with backoff, never acked;
+/// - on graceful shutdown the batch in hand is finished and acknowledged, then consumption stops.
+public struct AMQPBatchConsumer: Sendable {
+    public var queue: String
+    public var prefetch: UInt16 = 512
+    public var maxBatch: Int = 256
+    public var deadLetterExchange: String
+    public var maxRetryDelay: Duration = .seconds(5)
+
+    let connection: AMQPConnection
+    let logger: Logger
+
+    public init(connection: AMQPConnection, queue: String, deadLetterExchange: String, logger: Logger) {
+        self.connection = connection
+        self.queue = queue
+        self.deadLetterExchange = deadLetterExchange
+        self.logger = logger
+    }
+
+    /// A message refused for good, and why.
+    struct DeadLetter {
+        let delivery: AMQPDelivery
+        let reason: String
+    }
+
+    /// Runs until graceful shutdown or until the connection closes.
+    /// - Parameters:
+    ///   - parse: turns a delivery into an item; a throw dead-letters the delivery with the error's description.
+    ///   - apply: applies a batch atomically; a throw means nothing of it was applied.
+    ///   - isTransient: whether an `apply` error may go away by itself (then the batch is retried as it is);
+    ///     otherwise the batch is split to find the message at fault.
+    public func run<Item: Sendable>(
+        parse: @Sendable (AMQPDelivery) throws -> Item,
+        apply: @Sendable ([Item]) async throws -> Void,
+        isTransient: @Sendable (any Error) async -> Bool
+    ) async {
+        for await deliveries in connection.consume(queue: queue, prefetch: prefetch).cancelOnGracefulShutdown() {
+            var start = 0
+            while start < deliveries.count {
+                let batch = Array(deliveries[start..<min(start + maxBatch, deliveries.count)])
+                start += batch.count
+                guard await process(batch, parse: parse, apply: apply, isTransient: isTransient) else { return }
+            }
+        }
+    }
+
+    /// Returns false when shutting down left the batch unfinished (it is not acked, so the broker redelivers it).
+    private func process<Item: Sendable>(
+        _ batch: [AMQPDelivery], parse: (AMQPDelivery) throws -> Item, apply: ([Item]) async throws -> Void,
+        isTransient: (any Error) async -> Bool
+    ) async -> Bool {
+        var items: [(AMQPDelivery, Item)] = []
+        var dead: [DeadLetter] = []
+        for delivery in batch {
+            do {
+                items.append((delivery, try parse(delivery)))
+            } catch {
+                dead.append(DeadLetter(delivery: delivery, reason: "\(error)"))
+            }
+        }
+        guard await applyIsolating(items[...], dead: &dead, apply: apply, isTransient: isTransient),
+            await publish(dead)
+        else { return false }
+        if let last = batch.map(\.tag).max() { connection.ack(last, multiple: true) }
+        return true
+    }
+
+    /// Applies the items; when `apply` refuses them for a lasting reason, splits them until the items at fault
+    /// are alone, and dead-letters those.
+    private func applyIsolating<Item>(
+        _ items: ArraySlice<(AMQPDelivery, Item)>, dead: inout [DeadLetter], apply: ([Item]) async throws -> Void,
+        isTransient: (any Error) async -> Bool
+    ) async -> Bool {
+        guard !items.isEmpty else { return true }
+        var delay = Duration.milliseconds(100)
+        while true {
+            do {
+                try await apply(items.map(\.1))
+                return true
+            } catch {
+                if await isTransient(error) {
+                    logger.warning("batch failed; retrying", metadata: ["cairn.queue": "\(queue)", "error": "\(error)"])
+                    guard (try? await Task.sleep(for: delay)) != nil, !Task.isShuttingDownGracefully else { return false }
+                    delay = min(delay * 2, maxRetryDelay)
+                    continue
+                }
+                guard items.count > 1 else {
+                    dead.append(DeadLetter(delivery: items.first!.0, reason: "rejected while applying: \(error)"))
+                    return true
+                }
+                let middle = items.startIndex + items.count / 2
+                guard await applyIsolating(items[..<middle], dead: &dead, apply: apply, isTransient: isTransient) else {
+                    return false
+                }
+                return await applyIsolating(items[middle...], dead: &dead, apply: apply, isTransient: isTransient)
+            }
+        }
+    }
+
+    /// Publishes dead letters with their reasons and waits for the broker's confirm.
+    private func publish(_ dead: [DeadLetter]) async -> Bool {
+        guard !dead.isEmpty else { return true }
+        let messages = dead.map { letter in
+            var message = AMQPMessage(
+                exchange: deadLetterExchange, routingKey: queue, body: letter.delivery.body,
+                messageID: letter.delivery.messageID)
+            message.contentType = letter.delivery.contentType ?? "application/octet-stream"
+            message.headers = ["x-cairn-error": String(letter.reason.prefix(1000)), "x-cairn-queue": queue]
+            return message
+        }
+        var delay = Duration.milliseconds(100)
+        while true {
+            do {
+                try await connection.publish(messages)
+                for letter in dead {
+                    logger.warning(
+                        "message dead-lettered",
+                        metadata: ["cairn.queue": "\(queue)", "cairn.message_id": "\(letter.delivery.messageID ?? "-")",
+                                   "cairn.reason": "\(letter.reason.prefix(200))"])
+                }
+                return true
+            } catch {
+                logger.warning("dead-letter publish failed; retrying", metadata: ["error": "\(error)"])
+                guard (try? await Task.sleep(for: delay)) != nil, !Task.isShuttingDownGracefully else { return false }
+                delay = min(delay * 2, maxRetryDelay)
+            }
+        }
+    }
+}

@@ -1,0 +1,44 @@
+/// A message to publish. Persistent JSON by default, as the contract asks.
+public struct AMQPMessage: Sendable {
+    public var exchange: String
+    public var routingKey: String
+    public var body: [UInt8]
+    public var messageID: String?
+    public var contentType: String = "application/json"
+    public var persistent: Bool = true
+    /// String-valued headers (for example `x-cairn-error` on a dead letter).
+    public var headers: [String: String] = [:]
+    /// When true, a message that no queue accepts fails with `AMQPError.unroutable` instead of vanishing.
+    public var mandatory: Bool = false
+
+    public init(exchange: String, routingKey: String, body: [UInt8], messageID: String? = nil) {
+        self.exchange = exchange
+        self.routingKey = routingKey
+        self.body = body
+        self.messageID = messageID
+    }
+}
+
+/// Identifies a delivery on one connection. Tags from before a reconnect are stale: acking them is a no-op,
+/// and the broker redelivers those messages.
+public struct AMQPDeliveryTag: Sendable, Hashable, Comparable {
+    let generation: UInt64
+    let value: UInt64
+
+    public static func < (lhs: Self, rhs: Self) -> Bool {
+        (lhs.generation, lhs.value) < (rhs.generation, rhs.value)
+    }
+}
+
+/// A message received from a queue.
+public struct AMQPDelivery: Sendable {
+    public let tag: AMQPDeliveryTag
+    public let exchange: String
+    public let routingKey: String
+    public let redelivered: Bool
+    public let messageID: String?
+    public let contentType: String?
+    /// Headers whose values are strings or integers, as text. Other kinds are left out.
+    public let headers: [String: String]
+    public let body: [UInt8]
+}

@@ -1,0 +1,112 @@
+import CRabbitMQ
+import Glibc
+import Logging
+
+extension ConnectionDriver {
+    func execute(_ command: Command) throws {
+        switch command {
+        case .publish(let job):
+            try publish(job)
+        case .declare(let declaration, let continuation):
+            do {
+                try declareNow(declaration)
+                topology = topology + declaration
+                continuation.resume()
+            } catch {
+                // The broker closes the channel on a refused declaration: report it, then reconnect.
+                continuation.resume(throwing: AMQPError.declarationFailed("\(error)"))
+                throw error
+            }
+        case .consume(let registration):
+            consumers.append(registration)
+            try subscribe(registration)
+        case .ack(let tag, let multiple):
+            guard tag.generation == generation, let state = connection else { return }
+            let status = amqp_basic_ack(state, channel, tag.value, multiple ? 1 : 0)
+            guard status == AMQP_STATUS_OK.rawValue else { throw AMQPError.connectionLost("ack failed: \(Self.describe(status))") }
+        case .nack(let tag, let multiple, let requeue):
+            guard tag.generation == generation, let state = connection else { return }
+            let status = amqp_basic_nack(state, channel, tag.value, multiple ? 1 : 0, requeue ? 1 : 0)
+            guard status == AMQP_STATUS_OK.rawValue else { throw AMQPError.connectionLost("nack failed: \(Self.describe(status))") }
+        }
+    }
+
+    func fail(_ command: Command, with error: AMQPError) {
+        switch command {
+        case .publish(let job): job.abort(error)
+        case .declare(_, let continuation): continuation.resume(throwing: error)
+        case .consume(let registration): registration.continuation.finish()
+        case .ack, .nack: break
+        }
+    }
+
+    /// Publishes every message of the job; the job finishes when the broker has confirmed them all.
+    private func publish(_ job: PublishJob) throws {
+        guard let state = connection else { return job.abort(AMQPError.unavailable("not connected")) }
+        if job.messages.isEmpty { return job.finish() }
+        for message in job.messages {
+            let status = withArena { arena -> Int32 in
+                var properties = amqp_basic_properties_t()
+                properties._flags = CAIRN_AMQP_BASIC_CONTENT_TYPE_FLAG | CAIRN_AMQP_BASIC_DELIVERY_MODE_FLAG
+                properties.content_type = arena.bytes(message.contentType)
+                properties.delivery_mode = message.persistent ? 2 : 1
+                if let messageID = message.messageID {
+                    properties._flags |= CAIRN_AMQP_BASIC_MESSAGE_ID_FLAG
+                    properties.message_id = arena.bytes(messageID)
+                }
+                if !message.headers.isEmpty {
+                    properties._flags |= CAIRN_AMQP_BASIC_HEADERS_FLAG
+                    properties.headers = arena.table(message.headers.mapValues { .string($0) })
+                }
+                return message.body.withUnsafeBytes { body in
+                    let bytes = amqp_bytes_t(len: body.count, bytes: UnsafeMutableRawPointer(mutating: body.baseAddress))
+                    return amqp_basic_publish(
+                        state, channel, arena.bytes(message.exchange), arena.bytes(message.routingKey),
+                        message.mandatory ? 1 : 0, 0, &properties, bytes)
+                }
+            }
+            guard status == AMQP_STATUS_OK.rawValue else {
+                job.abort(AMQPError.connectionLost("publish failed: \(Self.describe(status))"))
+                throw AMQPError.connectionLost("publish failed: \(Self.describe(status))")
+            }
+            let tag = nextPublishTag
+            nextPublishTag += 1
+            job.expectConfirm()
+            unconfirmed[tag] = job
+            if message.mandatory, let messageID = message.messageID { mandatoryMessages[tag] = messageID }
+        }
+    }
+
+    /// Declares exchanges, then queues, then bindings. Declarations are idempotent on the broker.
+    func declareNow(_ declaration: AMQPTopology) throws {
+        guard let state = connection, !declaration.isEmpty else { return }
+        try withArena { arena in
+            for exchange in declaration.exchanges {
+                amqp_exchange_declare(
+                    state, channel, arena.bytes(exchange.name), arena.bytes(exchange.kind.rawValue), 0, 1, 0, 0,
+                    amqp_empty_table)
+                try check(amqp_get_rpc_reply(state), "declare exchange \(exchange.name)")
+            }
+            for queue in declaration.queues {
+                amqp_queue_declare(state, channel, arena.bytes(queue.name), 0, 1, 0, 0, arena.table(queue.arguments))
+                try check(amqp_get_rpc_reply(state), "declare queue \(queue.name)")
+            }
+            for binding in declaration.bindings {
+                amqp_queue_bind(
+                    state, channel, arena.bytes(binding.queue), arena.bytes(binding.exchange),
+                    arena.bytes(binding.routingKey), amqp_empty_table)
+                try check(amqp_get_rpc_reply(state), "bind \(binding.queue) to \(binding.exchange)")
+            }
+        }
+    }
+
+    func subscribe(_ consumer: ConsumerRegistration) throws {
+        guard let state = connection else { return }
+        amqp_basic_qos(state, channel, 0, consumer.prefetch, 0)
+        try check(amqp_get_rpc_reply(state), "set prefetch for \(consumer.queue)")
+        try withArena { arena in
+            amqp_basic_consume(state, channel, arena.bytes(consumer.queue), arena.bytes(consumer.tag), 0, 0, 0, amqp_empty_table)
+            try check(amqp_get_rpc_reply(state), "consume \(consumer.queue)")
+        }
+    }
+}

@@ -1,0 +1,215 @@
+import CRabbitMQ
+import Glibc
+import Logging
+
+/// Owns one rabbitmq-c connection and runs on one dedicated thread: rabbitmq-c connections are not thread-safe and
+/// every call blocks, so nothing here may run on the Swift concurrency pool.
+///
+/// The loop polls the socket and the mailbox's wake pipe together, so acks and publishes from the async side are
+/// sent at once instead of waiting for a read timeout. After a failure it reconnects with exponential backoff,
+/// declares the topology again and resubscribes its consumers.
+final class ConnectionDriver {
+    let configuration: AMQPConfiguration
+    let mailbox: Mailbox
+    var logger: Logger
+    let channel: amqp_channel_t = 1
+
+    /// Everything declared so far, declared again on every reconnect.
+    var topology: AMQPTopology
+    var consumers: [ConsumerRegistration] = []
+    var connection: amqp_connection_state_t?
+    /// Bumped on every successful connect; delivery tags from older generations are stale.
+    var generation: UInt64 = 0
+
+    // Publisher confirms: tags count from 1 on each new channel in confirm mode.
+    var nextPublishTag: UInt64 = 1
+    var oldestUnconfirmed: UInt64 = 1
+    var unconfirmed: [UInt64: PublishJob] = [:]
+    /// Mandatory messages in flight, by publish tag, so a `basic.return` can be matched to its publish.
+    var mandatoryMessages: [UInt64: String] = [:]
+    var returnedTags: [UInt64: String] = [:]
+    var pendingDeliveries: [String: [AMQPDelivery]] = [:]
+
+    init(configuration: AMQPConfiguration, topology: AMQPTopology, mailbox: Mailbox, logger: Logger) {
+        self.configuration = configuration
+        self.topology = topology
+        self.mailbox = mailbox
+        self.logger = logger
+    }
+
+    /// Runs until the owner asks to close. Never throws: failures turn into reconnects.
+    func run() {
+        var delay = configuration.minReconnectDelay
+        while !mailbox.isClosing {
+            do {
+                try connect()
+                delay = configuration.minReconnectDelay
+                logger.info("AMQP connected", metadata: ["amqp.url": "\(configuration.redactedURL)"])
+                try serve()
+                disconnect(error: AMQPError.closed("connection closed by its owner"), graceful: true)
+            } catch {
+                logger.warning(
+                    "AMQP connection failed; reconnecting",
+                    metadata: ["amqp.url": "\(configuration.redactedURL)", "error": "\(error)", "amqp.retry_in": "\(delay)"]
+                )
+                disconnect(error: error, graceful: false)
+                waitDisconnected(for: delay)
+                delay = min(delay * 2, configuration.maxReconnectDelay)
+            }
+        }
+        for command in mailbox.finish() {
+            fail(command, with: AMQPError.closed("connection closed"))
+        }
+        for consumer in consumers { consumer.continuation.finish() }
+    }
+
+    // MARK: Connecting
+
+    private func connect() throws {
+        guard let state = amqp_new_connection() else { throw AMQPError.protocolError("out of memory") }
+        connection = state
+        guard let socket = amqp_tcp_socket_new(state) else { throw AMQPError.protocolError("cannot create socket") }
+        var connectTimeout = timeval(configuration.connectTimeout)
+        let status = amqp_socket_open_noblock(socket, configuration.host, Int32(configuration.port), &connectTimeout)
+        guard status == AMQP_STATUS_OK.rawValue else {
+            throw AMQPError.unavailable("cannot reach \(configuration.host):\(configuration.port): \(Self.describe(status))")
+        }
+        _ = amqp_set_handshake_timeout(state, &connectTimeout)
+        var rpcTimeout = timeval(.seconds(30))
+        _ = amqp_set_rpc_timeout(state, &rpcTimeout)
+        let heartbeat = Int32(configuration.heartbeat.components.seconds)
+        try check(
+            cairn_amqp_login_plain(
+                state, configuration.virtualHost, 0, 131_072, heartbeat, configuration.user, configuration.password),
+            "log in to \(configuration.redactedURL)")
+        amqp_channel_open(state, channel)
+        try check(amqp_get_rpc_reply(state), "open channel")
+        amqp_confirm_select(state, channel)
+        try check(amqp_get_rpc_reply(state), "enable publisher confirms")
+
+        generation += 1
+        nextPublishTag = 1
+        oldestUnconfirmed = 1
+        try declareNow(topology)
+        for consumer in consumers { try subscribe(consumer) }
+        mailbox.isConnected = true
+    }
+
+    /// Fails everything in flight with the error that ended the connection and frees the connection.
+    private func disconnect(error: any Error, graceful: Bool) {
+        mailbox.isConnected = false
+        let lost = (error as? AMQPError).map { $0.isTransient ? $0 : AMQPError.connectionLost($0.message) }
+            ?? AMQPError.connectionLost("\(error)")
+        for job in unconfirmed.values { job.abort(lost) }
+        unconfirmed.removeAll()
+        mandatoryMessages.removeAll()
+        returnedTags.removeAll()
+        pendingDeliveries.removeAll()
+        guard let state = connection else { return }
+        if graceful {
+            _ = amqp_channel_close(state, channel, AMQP_REPLY_SUCCESS)
+            _ = amqp_connection_close(state, AMQP_REPLY_SUCCESS)
+        }
+        amqp_destroy_connection(state)
+        connection = nil
+    }
+
+    /// Sleeps between reconnect attempts while still answering commands, so callers learn at once that the
+    /// broker is away instead of waiting for it.
+    private func waitDisconnected(for delay: Duration) {
+        let deadline = ContinuousClock.now + delay
+        while !mailbox.isClosing {
+            let (commands, _) = mailbox.take()
+            for command in commands {
+                switch command {
+                case .consume(let registration): consumers.append(registration)
+                case .ack, .nack: continue  // stale: the broker redelivers those messages
+                default: fail(command, with: AMQPError.unavailable("broker \(configuration.redactedURL) unreachable"))
+                }
+            }
+            let remaining = deadline - ContinuousClock.now
+            guard remaining > .zero else { return }
+            var fds = [pollfd(fd: mailbox.wakeDescriptor, events: Int16(POLLIN), revents: 0)]
+            _ = poll(&fds, 1, Int32(remaining.milliseconds))
+            mailbox.drainWakeups()
+        }
+    }
+
+    // MARK: Serving
+
+    /// Runs commands and reads frames until a close is asked for and the last confirms are in.
+    private func serve() throws {
+        guard let state = connection else { return }
+        let socket = amqp_get_sockfd(state)
+        let idleTimeout = Int32(max(min(configuration.heartbeat / 4, .seconds(1)), .milliseconds(10)).milliseconds)
+        var closeDeadline: ContinuousClock.Instant?
+        while true {
+            let (commands, closing) = mailbox.take()
+            for command in commands { try execute(command) }
+            let moreBuffered = try readAvailableFrames()
+            flushDeliveries()
+            if closing {
+                let deadline = closeDeadline ?? ContinuousClock.now + .seconds(5)
+                closeDeadline = deadline
+                if unconfirmed.isEmpty || ContinuousClock.now >= deadline { return }
+            }
+            if moreBuffered || amqp_frames_enqueued(state) != 0 { continue }
+            var fds = [
+                pollfd(fd: socket, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: mailbox.wakeDescriptor, events: Int16(POLLIN), revents: 0),
+            ]
+            let ready = poll(&fds, 2, closing ? 10 : idleTimeout)
+            if ready < 0 && errno != EINTR { throw AMQPError.connectionLost("poll failed: errno \(errno)") }
+            if fds[1].revents != 0 { mailbox.drainWakeups() }
+        }
+    }
+
+    /// Hands each consumer what arrived in this round, as one array.
+    private func flushDeliveries() {
+        guard !pendingDeliveries.isEmpty else { return }
+        for consumer in consumers {
+            if let deliveries = pendingDeliveries[consumer.tag], !deliveries.isEmpty {
+                consumer.continuation.yield(deliveries)
+            }
+        }
+        pendingDeliveries.removeAll(keepingCapacity: true)
+    }
+
+    // MARK: Helpers
+
+    func check(_ reply: amqp_rpc_reply_t, _ what: String) throws {
+        switch reply.reply_type.rawValue {
+        case AMQP_RESPONSE_NORMAL.rawValue:
+            return
+        case AMQP_RESPONSE_SERVER_EXCEPTION.rawValue:
+            if reply.reply.id == CAIRN_AMQP_CHANNEL_CLOSE_METHOD || reply.reply.id == CAIRN_AMQP_CONNECTION_CLOSE_METHOD {
+                let close = reply.reply.decoded.assumingMemoryBound(to: amqp_channel_close_t.self).pointee
+                throw AMQPError.protocolError("cannot \(what): \(close.reply_code) \(close.reply_text.string)")
+            }
+            throw AMQPError.protocolError("cannot \(what): broker answered method \(reply.reply.id)")
+        case AMQP_RESPONSE_LIBRARY_EXCEPTION.rawValue:
+            let error = AMQPError.connectionLost("cannot \(what): \(Self.describe(reply.library_error))")
+            throw error
+        default:
+            throw AMQPError.protocolError("cannot \(what): no reply")
+        }
+    }
+
+    static func describe(_ status: Int32) -> String {
+        String(cString: amqp_error_string2(status))
+    }
+}
+
+extension timeval {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = cairn_timeval(Int(seconds), Int(attoseconds / 1_000_000_000_000))
+    }
+}
+
+extension Duration {
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}

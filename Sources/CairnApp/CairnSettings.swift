@@ -1,0 +1,73 @@
+public import CairnAMQP
+import CairnIngest
+public import CairnStore
+public import Foundation
+public import Logging
+
+/// Settings every role reads from the environment (CONTRACT.md, "Configuration"), each with a local default.
+public struct CairnSettings: Sendable {
+    public var amqp: AMQPConfiguration
+    public var database: DatabaseConfiguration
+    public var writeKeys: [String: String]
+    public var apiTokens: [String]
+    public var ingestPort: Int
+    public var apiPort: Int
+    /// Address the HTTP roles listen on.
+    public var httpHost: String
+    public var logLevel: Logger.Level
+
+    public static let defaults: [String: String] = [
+        "CAIRN_AMQP_URL": "amqp://guest:guest@127.0.0.1:5672/%2f",
+        "CAIRN_DATABASE_URL": "postgres://cairn:cairn@127.0.0.1:5432/cairn",
+        "CAIRN_WRITE_KEYS": "dev-write-key",
+        "CAIRN_API_TOKENS": "dev-api-token",
+        "CAIRN_INGEST_PORT": "8081",
+        "CAIRN_API_PORT": "8080",
+        "CAIRN_HTTP_HOST": "127.0.0.1",
+        "LOG_LEVEL": "info",
+    ]
+
+    /// Reads and validates the settings; the error names the variable at fault (and never echoes a password).
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        func value(_ name: String) -> String {
+            let given = environment[name]?.trimmingCharacters(in: .whitespaces) ?? ""
+            return given.isEmpty ? Self.defaults[name]! : given
+        }
+        func port(_ name: String) throws -> Int {
+            guard let port = Int(value(name)), (1...65_535).contains(port) else {
+                throw SettingsError(variable: name, message: "must be a port number from 1 to 65535")
+            }
+            return port
+        }
+        do {
+            amqp = try AMQPConfiguration(url: value("CAIRN_AMQP_URL"))
+        } catch let error as AMQPError {
+            throw SettingsError(variable: "CAIRN_AMQP_URL", message: error.message)
+        }
+        do {
+            database = try DatabaseConfiguration(url: value("CAIRN_DATABASE_URL"))
+        } catch {
+            throw SettingsError(variable: "CAIRN_DATABASE_URL", message: error.message)
+        }
+        writeKeys = IngestConfiguration.parseWriteKeys(value("CAIRN_WRITE_KEYS"))
+        guard !writeKeys.isEmpty else { throw SettingsError(variable: "CAIRN_WRITE_KEYS", message: "no write key given") }
+        apiTokens = value("CAIRN_API_TOKENS").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+        guard !apiTokens.isEmpty else { throw SettingsError(variable: "CAIRN_API_TOKENS", message: "no token given") }
+        ingestPort = try port("CAIRN_INGEST_PORT")
+        apiPort = try port("CAIRN_API_PORT")
+        httpHost = value("CAIRN_HTTP_HOST")
+        guard let level = Logger.Level(rawValue: value("LOG_LEVEL").lowercased()) else {
+            throw SettingsError(variable: "LOG_LEVEL", message: "must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        logLevel = level
+    }
+}
+
+/// A setting that cannot be used, and which environment variable holds it.
+public struct SettingsError: Error, CustomStringConvertible {
+    public let variable: String
+    public let message: String
+
+    public var description: String { "\(variable): \(message)" }
+}

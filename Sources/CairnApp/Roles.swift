@@ -1,0 +1,62 @@
+import CairnAMQP
+import CairnAPI
+import CairnEscalator
+import CairnIngest
+import CairnRelay
+import CairnStore
+import CairnWorker
+import Hummingbird
+import PostgresNIO
+public import Logging
+public import ServiceLifecycle
+import UnixSignals
+
+/// The roles one `cairn` process can play.
+public enum Role: String, Sendable, CaseIterable {
+    case ingest, worker, escalator, api
+}
+
+/// Builds the services for `roles` in dependency order (store, broker, relay, consumers, HTTP), so SIGTERM stops
+/// them in reverse: HTTP stops taking requests, consumers finish and commit their batch and ack, the relay sends
+/// what is left, then the broker connection and the database pool close.
+public func buildServiceGroup(roles: Set<Role>, settings: CairnSettings, logger: Logger) -> ServiceGroup {
+    let store = Store(configuration: settings.database, logger: logger)
+    var amqpConfiguration = settings.amqp
+    amqpConfiguration.connectionName = "cairn " + roles.map(\.rawValue).sorted().joined(separator: "+")
+    let connection = AMQPConnection(configuration: amqpConfiguration, topology: CairnTopology.core, logger: logger)
+
+    var services: [any Service] = [store.client, connection]
+    if roles.contains(.worker) || roles.contains(.escalator) {
+        services.append(OutboxRelay(store: store, connection: connection, logger: logger))
+    }
+    if roles.contains(.worker) { services.append(EventWorker(store: store, connection: connection, logger: logger)) }
+    if roles.contains(.escalator) { services.append(Escalator(store: store, connection: connection, logger: logger)) }
+    if roles.contains(.ingest) {
+        var configuration = IngestConfiguration(writeKeys: settings.writeKeys)
+        configuration.host = settings.httpHost
+        configuration.port = settings.ingestPort
+        services.append(buildIngestApplication(configuration: configuration, connection: connection, logger: logger))
+    }
+    if roles.contains(.api) {
+        var configuration = APIConfiguration(tokens: settings.apiTokens)
+        configuration.host = settings.httpHost
+        configuration.port = settings.apiPort
+        services.append(
+            buildAPIApplication(
+                configuration: configuration, store: store, isBrokerConnected: { connection.isConnected }, logger: logger))
+    }
+    return ServiceGroup(
+        configuration: .init(
+            services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+}
+
+/// Applies pending migrations with a short-lived pool; safe to run from several processes at once.
+public func runMigrations(settings: CairnSettings, logger: Logger) async throws -> [Int] {
+    let store = Store(configuration: settings.database, logger: logger)
+    return try await withThrowingDiscardingTaskGroup { group in
+        group.addTask { await store.client.run() }
+        defer { group.cancelAll() }
+        return try await store.migrate()
+    }
+}

@@ -1,0 +1,123 @@
+public import Foundation
+
+/// An account event as it travels on `cairn.events` (see CONTRACT.md).
+public struct AccountEvent: Sendable, Hashable, Codable {
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        case track, identify, group
+    }
+
+    public var messageId: String
+    public var type: Kind
+    /// The event name; required for `track`.
+    public var event: String?
+    public var accountId: String
+    public var userId: String?
+    public var timestamp: Date
+    public var receivedAt: Date?
+    public var properties: [String: JSONValue]
+    public var traits: [String: JSONValue]
+    public var context: [String: JSONValue]
+
+    public init(
+        messageId: String, type: Kind, event: String? = nil, accountId: String, userId: String? = nil,
+        timestamp: Date, receivedAt: Date? = nil, properties: [String: JSONValue] = [:],
+        traits: [String: JSONValue] = [:], context: [String: JSONValue] = [:]
+    ) {
+        self.messageId = messageId
+        self.type = type
+        self.event = event
+        self.accountId = accountId
+        self.userId = userId
+        self.timestamp = timestamp
+        self.receivedAt = receivedAt
+        self.properties = properties
+        self.traits = traits
+        self.context = context
+    }
+
+    /// Longest accepted id (message, account, user); longer ones are refused rather than truncated.
+    public static let maxIdentifierLength = 256
+
+    /// Parses and validates one event from its JSON bytes, naming the field at fault when it is invalid.
+    public static func parse(_ bytes: some Collection<UInt8>) throws(EventError) -> AccountEvent {
+        let root: JSONValue
+        do {
+            root = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        } catch {
+            throw EventError(.malformedJSON, "body is not valid JSON")
+        }
+        guard case .object(let object) = root else {
+            throw EventError(.invalidField, "expected a JSON object, got \(root.kindName)")
+        }
+        return try AccountEvent(validating: object)
+    }
+
+    /// Validates a decoded JSON object against the contract.
+    public init(validating object: [String: JSONValue]) throws(EventError) {
+        let messageId = try Self.identifier(object, "messageId", required: true)!
+        let typeName = try Self.string(object, "type", required: true)!
+        guard let type = Kind(rawValue: typeName) else {
+            throw EventError(.invalidField, field: "type", "type must be one of track, identify, group; got \(typeName)")
+        }
+        let event = try Self.string(object, "event", required: type == .track)
+        if let event, event.isEmpty {
+            throw EventError(.invalidField, field: "event", "event must not be empty")
+        }
+        let accountId = try Self.identifier(object, "accountId", required: true)!
+        let userId = try Self.identifier(object, "userId", required: false)
+        let timestamp = try Self.date(object, "timestamp", required: true)!
+        let receivedAt = try Self.date(object, "receivedAt", required: false)
+        self.init(
+            messageId: messageId, type: type, event: event, accountId: accountId, userId: userId,
+            timestamp: timestamp, receivedAt: receivedAt,
+            properties: try Self.object(object, "properties"), traits: try Self.object(object, "traits"),
+            context: try Self.object(object, "context"))
+    }
+
+    private static func string(_ object: [String: JSONValue], _ field: String, required: Bool) throws(EventError) -> String? {
+        switch object[field] {
+        case .none, .some(.null):
+            if required { throw EventError(.missingField, field: field, "\(field) is required") }
+            return nil
+        case .some(.string(let value)):
+            return value
+        case .some(let other):
+            throw EventError(.invalidField, field: field, "\(field) must be a string, got \(other.kindName)")
+        }
+    }
+
+    private static func identifier(_ object: [String: JSONValue], _ field: String, required: Bool) throws(EventError) -> String? {
+        guard let value = try string(object, field, required: required) else { return nil }
+        if value.isEmpty {
+            if required { throw EventError(.missingField, field: field, "\(field) must not be empty") }
+            return nil
+        }
+        guard value.utf8.count <= maxIdentifierLength else {
+            throw EventError(.invalidField, field: field, "\(field) is longer than \(maxIdentifierLength) bytes")
+        }
+        return value
+    }
+
+    private static func date(_ object: [String: JSONValue], _ field: String, required: Bool) throws(EventError) -> Date? {
+        guard let text = try string(object, field, required: required) else { return nil }
+        guard let date = Timestamp.parse(text) else {
+            throw EventError(.invalidField, field: field, "\(field) must be an ISO-8601 date, got \(text.prefix(64))")
+        }
+        return date
+    }
+
+    private static func object(_ object: [String: JSONValue], _ field: String) throws(EventError) -> [String: JSONValue] {
+        switch object[field] {
+        case .none, .some(.null): return [:]
+        case .some(.object(let value)): return value
+        case .some(let other):
+            throw EventError(.invalidField, field: field, "\(field) must be an object, got \(other.kindName)")
+        }
+    }
+
+    /// The canonical JSON bytes of the event, as published on `cairn.events`.
+    public func encoded() -> [UInt8] {
+        // Encoding plain values with string keys cannot fail.
+        Array(try! JSONEncoder.cairn.encode(self))
+    }
+}

@@ -1,0 +1,34 @@
+public import Foundation
+
+/// A state change, published on `cairn.signals` with the kind as routing key.
+public struct Signal: Sendable, Hashable, Codable {
+    /// Stable for the same change, so a relayed duplicate can be recognised.
+    public var signalId: String
+    public var kind: String
+    public var accountId: String
+    public var at: Date
+    public var data: [String: JSONValue]
+
+    public init(signalId: String, kind: String, accountId: String, at: Date, data: [String: JSONValue]) {
+        self.signalId = signalId
+        self.kind = kind
+        self.accountId = accountId
+        self.at = at
+        self.data = data
+    }
+
+    public static func parse(_ bytes: some Collection<UInt8>) throws -> Signal {
+        try JSONDecoder.cairn.decode(Signal.self, from: Data(bytes))
+    }
+
+    public func encoded() -> [UInt8] {
+        Array(try! JSONEncoder.cairn.encode(self))
+    }
+}
+
+/// Signal kinds the engine emits (routing keys on `cairn.signals`).
+public enum SignalKind {
+    public static let stageEntered = "stage.entered"
+    public static let healthBandChanged = "health.band_changed"
+    public static let contactRoleChanged = "contact.role_changed"
+}

@@ -1,0 +1,43 @@
+public import CairnAMQP
+import CairnCore
+public import CairnStore
+import Foundation
+public import Logging
+public import ServiceLifecycle
+
+/// Consumes `cairn.signals.escalator` and turns signals into playbook tasks: at most one open task per account
+/// and playbook, written with its outbox row in one transaction (the relay publishes it to the destination queue).
+public struct Escalator: Service {
+    public var prefetch: UInt16 = 256
+    public var maxBatch = 128
+
+    let store: Store
+    let connection: AMQPConnection
+    let logger: Logger
+
+    public init(store: Store, connection: AMQPConnection, logger: Logger) {
+        self.store = store
+        self.connection = connection
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        var consumer = AMQPBatchConsumer(
+            connection: connection, queue: CairnTopology.signalsEscalator, deadLetterExchange: CairnTopology.dead,
+            logger: logger)
+        consumer.prefetch = prefetch
+        consumer.maxBatch = maxBatch
+        let (store, logger) = (self.store, self.logger)
+        await consumer.run(
+            parse: { delivery in try Signal.parse(delivery.body) },
+            apply: { signals in
+                let outcome = try await store.handle(signals, logger: logger) { signal, account in
+                    Escalation.tasks(for: signal, account: account, now: Date())
+                }
+                if outcome.created > 0 {
+                    logger.info("tasks created", metadata: ["cairn.tasks_created": "\(outcome.created)"])
+                }
+            },
+            isTransient: { _ in await !store.isReachable(logger: logger) })
+    }
+}

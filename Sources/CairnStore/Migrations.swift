@@ -1,0 +1,129 @@
+import Foundation
+
+/// A versioned schema change. Applied once, in order, each in its own transaction.
+struct Migration: Sendable {
+    let version: Int
+    let name: String
+    let sql: String
+
+    /// The statements of `sql`, split at semicolons that end a line.
+    var statements: [String] {
+        sql.components(separatedBy: ";\n").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            .filter { !$0.isEmpty && !$0.split(separator: "\n").allSatisfy { $0.hasPrefix("--") } }
+    }
+}
+
+extension Migration {
+    static let all: [Migration] = [walkingSkeleton]
+
+    static let walkingSkeleton = Migration(
+        version: 1, name: "walking skeleton",
+        sql: """
+            CREATE TABLE accounts (
+                account_id text PRIMARY KEY,
+                name text,
+                name_at timestamptz,
+                csm_id text,
+                csm_assigned_at timestamptz,
+                segment text,
+                first_event_at timestamptz,
+                last_event_at timestamptz,
+                event_count bigint NOT NULL DEFAULT 0,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                updated_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE INDEX accounts_csm ON accounts (csm_id);
+
+            CREATE TABLE users (
+                account_id text NOT NULL,
+                user_id text NOT NULL,
+                role text,
+                role_at timestamptz,
+                first_seen_at timestamptz NOT NULL,
+                last_seen_at timestamptz NOT NULL,
+                event_count bigint NOT NULL DEFAULT 0,
+                PRIMARY KEY (account_id, user_id)
+            );
+
+            -- The raw event log. Its primary key is also the workers' dedup record: an event is applied in the
+            -- same transaction that logs it, so a logged message id means its effects are committed.
+            CREATE TABLE events (
+                message_id text PRIMARY KEY,
+                account_id text NOT NULL,
+                user_id text,
+                type text NOT NULL,
+                name text,
+                occurred_at timestamptz NOT NULL,
+                payload jsonb NOT NULL,
+                stored_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE INDEX events_account_time ON events (account_id, occurred_at);
+
+            -- Message ids other consumers (the escalator) have applied, for the same effectively-once promise.
+            CREATE TABLE processed_messages (
+                consumer text NOT NULL,
+                message_id text NOT NULL,
+                processed_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (consumer, message_id)
+            );
+
+            -- Product usage per account and day: mergeable, so order and duplicates do not matter.
+            CREATE TABLE account_activity (
+                account_id text NOT NULL,
+                day date NOT NULL,
+                events bigint NOT NULL,
+                PRIMARY KEY (account_id, day)
+            );
+
+            CREATE TABLE journey (
+                account_id text PRIMARY KEY REFERENCES accounts (account_id),
+                stage text NOT NULL,
+                stage_entered_at timestamptz,
+                milestones jsonb NOT NULL DEFAULT '{}',
+                updated_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE INDEX journey_stage ON journey (stage);
+
+            CREATE TABLE health (
+                account_id text PRIMARY KEY REFERENCES accounts (account_id),
+                score integer NOT NULL,
+                band text NOT NULL,
+                components jsonb NOT NULL,
+                explanation text NOT NULL,
+                evaluated_at timestamptz NOT NULL,
+                updated_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE INDEX health_band_score ON health (band, score);
+
+            -- Messages to publish, written in the same transaction as the change they announce.
+            CREATE TABLE outbox (
+                id bigserial PRIMARY KEY,
+                exchange text NOT NULL,
+                routing_key text NOT NULL,
+                message_id text NOT NULL,
+                payload text NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                sent_at timestamptz
+            );
+            CREATE INDEX outbox_unsent ON outbox (id) WHERE sent_at IS NULL;
+
+            CREATE TABLE tasks (
+                task_id text PRIMARY KEY,
+                account_id text NOT NULL,
+                playbook text NOT NULL,
+                status text NOT NULL DEFAULT 'open',
+                title text NOT NULL,
+                priority text NOT NULL,
+                assignee_kind text NOT NULL,
+                assignee_id text NOT NULL,
+                trigger jsonb NOT NULL,
+                payload jsonb NOT NULL,
+                created_at timestamptz NOT NULL,
+                due_at timestamptz NOT NULL,
+                updated_at timestamptz NOT NULL DEFAULT now()
+            );
+            -- At most one open play per account and playbook.
+            CREATE UNIQUE INDEX tasks_one_open ON tasks (account_id, playbook) WHERE status IN ('open', 'acknowledged');
+            CREATE INDEX tasks_assignee ON tasks (assignee_kind, assignee_id, status)
+            """)
+}

@@ -1,0 +1,269 @@
+public import CairnCore
+import Foundation
+public import Logging
+import PostgresNIO
+
+/// What one applied batch did.
+public struct BatchOutcome: Sendable, Hashable {
+    /// Events applied for the first time.
+    public var applied: Int
+    /// Events already applied before (redeliveries, re-sends): skipped.
+    public var duplicates: Int
+    /// Signals written to the outbox.
+    public var signals: Int
+}
+
+extension Store {
+    /// Applies a batch of events in one transaction: logs each new event (the log's primary key is the dedup
+    /// record), counts usage and users, runs the journey engine for each touched account and writes its state and
+    /// the signals it raised to the outbox. Either all of it commits or none of it does.
+    ///
+    /// Rows are written and locked in sorted key order (events, then accounts, then the rest), so concurrent
+    /// workers never wait on each other in a cycle.
+    public func apply(_ batch: [AccountEvent], logger: Logger) async throws -> BatchOutcome {
+        var unique: [String: AccountEvent] = [:]
+        for event in batch where unique[event.messageId] == nil { unique[event.messageId] = event }
+        let events = unique.values.sorted { $0.messageId < $1.messageId }
+        guard !events.isEmpty else { return BatchOutcome(applied: 0, duplicates: batch.count, signals: 0) }
+
+        return try await client.withTransaction(logger: logger) { connection in
+            let fresh = try await logNew(events, on: connection, logger: logger)
+            guard !fresh.isEmpty else { return BatchOutcome(applied: 0, duplicates: batch.count, signals: 0) }
+            let byAccount = Dictionary(grouping: fresh, by: \.accountId)
+            let accountIDs = byAccount.keys.sorted()
+            let states = try await lockAccounts(accountIDs, on: connection, logger: logger)
+            try await countUsers(fresh, on: connection, logger: logger)
+            try await countActivity(fresh, on: connection, logger: logger)
+
+            var outcomes: [JourneyEngine.Outcome] = []
+            let lastEvent = accountIDs.map { id in
+                (byAccount[id]!.map(\.timestamp) + [states[id]?.lastEventAt].compactMap { $0 }).max()!
+            }
+            let activity = try await loadActivity(
+                accountIDs, since: lastEvent.min()!.addingTimeInterval(-Double(JourneyEngine.usageWindowDays) * 86_400),
+                on: connection, logger: logger)
+            for (index, id) in accountIDs.enumerated() {
+                // The evaluation time is the account's own latest event time (its stream clock), so the outcome
+                // depends only on the facts, not on when they were processed.
+                outcomes.append(
+                    JourneyEngine.apply(
+                        byAccount[id]!, to: states[id] ?? AccountState(accountId: id), activity: activity[id] ?? [],
+                        now: lastEvent[index]))
+            }
+            try await save(outcomes.map(\.state), on: connection, logger: logger)
+            let signals = outcomes.flatMap(\.signals)
+            try await enqueue(signals, on: connection, logger: logger)
+            return BatchOutcome(applied: fresh.count, duplicates: batch.count - fresh.count, signals: signals.count)
+        }
+    }
+
+    /// Inserts the events not logged yet and returns them.
+    private func logNew(_ events: [AccountEvent], on connection: PostgresConnection, logger: Logger) async throws -> [AccountEvent] {
+        let payloads = events.map { String(decoding: $0.encoded(), as: UTF8.self) }
+        let rows = try await connection.query(
+            """
+            INSERT INTO events (message_id, account_id, user_id, type, name, occurred_at, payload)
+            SELECT m, a, NULLIF(u, ''), t, NULLIF(n, ''), o, p::jsonb
+            FROM unnest(\(events.map(\.messageId)), \(events.map(\.accountId)), \(events.map { $0.userId.orEmpty }),
+                        \(events.map(\.type.rawValue)), \(events.map { $0.event.orEmpty }), \(events.map(\.timestamp)),
+                        \(payloads)) AS x(m, a, u, t, n, o, p)
+            ORDER BY m
+            ON CONFLICT (message_id) DO NOTHING
+            RETURNING message_id
+            """, logger: logger)
+        var inserted = Set<String>()
+        for try await id in rows.decode(String.self) { inserted.insert(id) }
+        return events.filter { inserted.contains($0.messageId) }
+    }
+
+    /// Creates missing account rows, locks all of them in key order and loads their state.
+    private func lockAccounts(_ ids: [String], on connection: PostgresConnection, logger: Logger) async throws -> [String: AccountState] {
+        try await connection.query(
+            "INSERT INTO accounts (account_id) SELECT unnest(\(ids)) ORDER BY 1 ON CONFLICT DO NOTHING", logger: logger)
+        let rows = try await connection.query(
+            """
+            SELECT a.account_id, a.name, a.name_at, a.csm_id, a.csm_assigned_at, a.first_event_at, a.last_event_at,
+                   a.event_count, j.stage, j.stage_entered_at, j.milestones::text, h.score, h.band,
+                   h.components::text, h.explanation, h.evaluated_at
+            FROM accounts a
+            LEFT JOIN journey j ON j.account_id = a.account_id
+            LEFT JOIN health h ON h.account_id = a.account_id
+            WHERE a.account_id = ANY(\(ids))
+            ORDER BY a.account_id
+            FOR UPDATE OF a
+            """, logger: logger)
+        var states: [String: AccountState] = [:]
+        let decoded = rows.decode(
+            (String, String?, Date?, String?, Date?, Date?, Date?, Int, String?, Date?, String?, Int?, String?, String?,
+             String?, Date?).self)
+        for try await row in decoded {
+            var state = AccountState(accountId: row.0)
+            (state.name, state.nameAt, state.csmId, state.csmAssignedAt) = (row.1, row.2, row.3, row.4)
+            (state.firstEventAt, state.lastEventAt, state.eventCount) = (row.5, row.6, row.7)
+            if let stage = row.8 {
+                state.stage = JourneyStage(rawValue: stage) ?? .awareness
+                state.stageEnteredAt = row.9
+                state.milestones = try Self.decodeMilestones(row.10)
+            }
+            if let score = row.11, let band = row.12.flatMap(HealthBand.init(rawValue:)) {
+                state.health = HealthScore(
+                    score: score, band: band,
+                    components: try JSONDecoder.cairn.decode([HealthComponent].self, from: Data((row.13 ?? "[]").utf8)),
+                    explanation: row.14 ?? "", evaluatedAt: row.15 ?? .distantPast)
+            }
+            states[state.accountId] = state
+        }
+        return states
+    }
+
+    /// Counts each user's events and keeps the persona with the latest event time.
+    private func countUsers(_ events: [AccountEvent], on connection: PostgresConnection, logger: Logger) async throws {
+        struct UserKey: Hashable, Comparable {
+            let account: String
+            let user: String
+            static func < (lhs: Self, rhs: Self) -> Bool { (lhs.account, lhs.user) < (rhs.account, rhs.user) }
+        }
+        struct Seen { var first: Date; var last: Date; var count: Int; var role: String?; var roleAt: Date? }
+        var users: [UserKey: Seen] = [:]
+        for event in events {
+            guard let userId = event.userId else { continue }
+            let key = UserKey(account: event.accountId, user: userId)
+            var seen = users[key] ?? Seen(first: event.timestamp, last: event.timestamp, count: 0)
+            seen.first = min(seen.first, event.timestamp)
+            seen.last = max(seen.last, event.timestamp)
+            seen.count += 1
+            let role = event.type == .identify ? event.traits["role"]?.stringValue
+                : event.event == CanonicalEvent.contactRoleChanged ? event.properties["role"]?.stringValue : nil
+            if let role, event.timestamp >= (seen.roleAt ?? .distantPast) {
+                seen.role = role
+                seen.roleAt = event.timestamp
+            }
+            users[key] = seen
+        }
+        guard !users.isEmpty else { return }
+        let keys = users.keys.sorted()
+        let values = keys.map { users[$0]! }
+        try await connection.query(
+            """
+            INSERT INTO users (account_id, user_id, role, role_at, first_seen_at, last_seen_at, event_count)
+            SELECT a, u, NULLIF(r, ''), NULLIF(ra, '')::timestamptz, f, l, c
+            FROM unnest(\(keys.map(\.account)), \(keys.map(\.user)), \(values.map { $0.role.orEmpty }),
+                        \(values.map { $0.roleAt.map(Timestamp.format).orEmpty }), \(values.map(\.first)),
+                        \(values.map(\.last)), \(values.map(\.count))) AS x(a, u, r, ra, f, l, c)
+            ORDER BY a, u
+            ON CONFLICT (account_id, user_id) DO UPDATE SET
+                role = CASE WHEN EXCLUDED.role_at IS NOT NULL AND EXCLUDED.role_at >= COALESCE(users.role_at, '-infinity')
+                            THEN EXCLUDED.role ELSE users.role END,
+                role_at = GREATEST(users.role_at, EXCLUDED.role_at),
+                first_seen_at = LEAST(users.first_seen_at, EXCLUDED.first_seen_at),
+                last_seen_at = GREATEST(users.last_seen_at, EXCLUDED.last_seen_at),
+                event_count = users.event_count + EXCLUDED.event_count
+            """, logger: logger)
+    }
+
+    /// Adds product-usage events to the per-day rollup.
+    private func countActivity(_ events: [AccountEvent], on connection: PostgresConnection, logger: Logger) async throws {
+        var counts: [String: Int] = [:]  // "account\u{0}day" → events, day as days since 1970
+        for event in events where event.isProductUsage {
+            counts["\(event.accountId)\u{0}\(Self.epochDay(event.timestamp))", default: 0] += 1
+        }
+        guard !counts.isEmpty else { return }
+        let keys = counts.keys.sorted()
+        let parts = keys.map { $0.split(separator: "\u{0}", maxSplits: 1).map(String.init) }
+        try await connection.query(
+            """
+            INSERT INTO account_activity (account_id, day, events)
+            SELECT a, DATE '1970-01-01' + d::int4, c
+            FROM unnest(\(parts.map { $0[0] }), \(parts.map { Int($0[1])! }), \(keys.map { counts[$0]! })) AS x(a, d, c)
+            ORDER BY a, d
+            ON CONFLICT (account_id, day) DO UPDATE SET events = account_activity.events + EXCLUDED.events
+            """, logger: logger)
+    }
+
+    private func loadActivity(_ ids: [String], since: Date, on connection: PostgresConnection, logger: Logger) async throws -> [String: [ActivityDay]] {
+        let rows = try await connection.query(
+            """
+            SELECT account_id, (day - DATE '1970-01-01')::int8, events FROM account_activity
+            WHERE account_id = ANY(\(ids)) AND day >= DATE '1970-01-01' + \(Self.epochDay(since))::int4
+            """, logger: logger)
+        var activity: [String: [ActivityDay]] = [:]
+        for try await (account, day, events) in rows.decode((String, Int, Int).self) {
+            activity[account, default: []].append(ActivityDay(day: Date(timeIntervalSince1970: Double(day) * 86_400), events: events))
+        }
+        return activity
+    }
+
+    private func save(_ states: [AccountState], on connection: PostgresConnection, logger: Logger) async throws {
+        let ids = states.map(\.accountId)
+        try await connection.query(
+            """
+            UPDATE accounts a SET name = NULLIF(x.n, ''), name_at = NULLIF(x.na, '')::timestamptz,
+                csm_id = NULLIF(x.c, ''), csm_assigned_at = NULLIF(x.ca, '')::timestamptz,
+                first_event_at = NULLIF(x.f, '')::timestamptz, last_event_at = NULLIF(x.l, '')::timestamptz,
+                event_count = x.e, updated_at = now()
+            FROM unnest(\(ids), \(states.map { $0.name.orEmpty }), \(states.map { Self.text($0.nameAt) }),
+                        \(states.map { $0.csmId.orEmpty }), \(states.map { Self.text($0.csmAssignedAt) }),
+                        \(states.map { Self.text($0.firstEventAt) }), \(states.map { Self.text($0.lastEventAt) }),
+                        \(states.map(\.eventCount))) AS x(id, n, na, c, ca, f, l, e)
+            WHERE a.account_id = x.id
+            """, logger: logger)
+        try await connection.query(
+            """
+            INSERT INTO journey (account_id, stage, stage_entered_at, milestones)
+            SELECT id, s, NULLIF(se, '')::timestamptz, m::jsonb
+            FROM unnest(\(ids), \(states.map(\.stage.rawValue)), \(states.map { Self.text($0.stageEnteredAt) }),
+                        \(try states.map { try Self.encodeMilestones($0.milestones) })) AS x(id, s, se, m)
+            ON CONFLICT (account_id) DO UPDATE SET stage = EXCLUDED.stage, stage_entered_at = EXCLUDED.stage_entered_at,
+                milestones = EXCLUDED.milestones, updated_at = now()
+            """, logger: logger)
+        let scored = states.compactMap { state in state.health.map { (state.accountId, $0) } }
+        guard !scored.isEmpty else { return }
+        let components = try scored.map { String(decoding: try JSONEncoder.cairn.encode($0.1.components), as: UTF8.self) }
+        try await connection.query(
+            """
+            INSERT INTO health (account_id, score, band, components, explanation, evaluated_at)
+            SELECT id, s, b, c::jsonb, e, t
+            FROM unnest(\(scored.map(\.0)), \(scored.map(\.1.score)), \(scored.map(\.1.band.rawValue)), \(components),
+                        \(scored.map(\.1.explanation)), \(scored.map(\.1.evaluatedAt))) AS x(id, s, b, c, e, t)
+            ON CONFLICT (account_id) DO UPDATE SET score = EXCLUDED.score, band = EXCLUDED.band,
+                components = EXCLUDED.components, explanation = EXCLUDED.explanation,
+                evaluated_at = EXCLUDED.evaluated_at, updated_at = now()
+            """, logger: logger)
+    }
+
+    /// Writes signals to the outbox, to be relayed to `cairn.signals` with the kind as routing key.
+    private func enqueue(_ signals: [Signal], on connection: PostgresConnection, logger: Logger) async throws {
+        guard !signals.isEmpty else { return }
+        try await enqueue(
+            exchange: "cairn.signals", routingKeys: signals.map(\.kind), messageIDs: signals.map(\.signalId),
+            payloads: signals.map { String(decoding: $0.encoded(), as: UTF8.self) }, on: connection, logger: logger)
+    }
+
+    func enqueue(
+        exchange: String, routingKeys: [String], messageIDs: [String], payloads: [String], on connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
+        try await connection.query(
+            """
+            INSERT INTO outbox (exchange, routing_key, message_id, payload)
+            SELECT \(exchange), k, m, p FROM unnest(\(routingKeys), \(messageIDs), \(payloads)) AS x(k, m, p)
+            """, logger: logger)
+    }
+
+    static func epochDay(_ date: Date) -> Int {
+        Int((date.timeIntervalSince1970 / 86_400).rounded(.down))
+    }
+
+    static func text(_ date: Date?) -> String {
+        date.map(Timestamp.format) ?? ""
+    }
+
+    static func encodeMilestones(_ milestones: [String: Date]) throws -> String {
+        String(decoding: try JSONEncoder.cairn.encode(milestones), as: UTF8.self)
+    }
+
+    static func decodeMilestones(_ text: String?) throws -> [String: Date] {
+        guard let text else { return [:] }
+        return try JSONDecoder.cairn.decode([String: Date].self, from: Data(text.utf8))
+    }
+}

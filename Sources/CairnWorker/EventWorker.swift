@@ -1,0 +1,40 @@
+public import CairnAMQP
+import CairnCore
+public import CairnStore
+public import Logging
+public import ServiceLifecycle
+
+/// Consumes `cairn.events.work` and applies each batch to PostgreSQL in one transaction, acknowledging the batch
+/// only after it committed. Stateless: run as many as the load needs.
+public struct EventWorker: Service {
+    public var prefetch: UInt16 = 512
+    public var maxBatch = 256
+
+    let store: Store
+    let connection: AMQPConnection
+    let logger: Logger
+
+    public init(store: Store, connection: AMQPConnection, logger: Logger) {
+        self.store = store
+        self.connection = connection
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        var consumer = AMQPBatchConsumer(
+            connection: connection, queue: CairnTopology.eventsWork, deadLetterExchange: CairnTopology.dead, logger: logger)
+        consumer.prefetch = prefetch
+        consumer.maxBatch = maxBatch
+        let (store, logger) = (self.store, self.logger)
+        await consumer.run(
+            parse: { delivery in try AccountEvent.parse(delivery.body) },
+            apply: { events in
+                let outcome = try await store.apply(events, logger: logger)
+                logger.debug(
+                    "batch committed",
+                    metadata: ["cairn.applied": "\(outcome.applied)", "cairn.duplicates": "\(outcome.duplicates)",
+                               "cairn.signals": "\(outcome.signals)"])
+            },
+            isTransient: { _ in await !store.isReachable(logger: logger) })
+    }
+}

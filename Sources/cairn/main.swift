@@ -1,0 +1,82 @@
+import ArgumentParser
+import CairnApp
+import Logging
+import ServiceLifecycle
+
+@main
+struct Cairn: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Cairn: every customer account's journey and health, live, and the right task for the right person.",
+        subcommands: [Ingest.self, Worker.self, Escalator.self, API.self, Migrate.self, Demo.self])
+}
+
+/// Options every role shares.
+struct RoleOptions: ParsableArguments {
+    @Flag(help: "Apply pending database migrations before starting.")
+    var migrate = false
+}
+
+extension AsyncParsableCommand {
+    /// Runs `roles` in one process until SIGTERM or SIGINT.
+    func run(roles: Set<Role>, migrate: Bool) async throws {
+        let settings = try loadSettings()
+        let logger = makeLogger(settings)
+        if migrate { _ = try await runMigrations(settings: settings, logger: logger) }
+        try await buildServiceGroup(roles: roles, settings: settings, logger: logger).run()
+    }
+
+    func loadSettings() throws -> CairnSettings {
+        do {
+            return try CairnSettings()
+        } catch let error as SettingsError {
+            throw ValidationError("configuration: \(error)")
+        }
+    }
+
+    func makeLogger(_ settings: CairnSettings) -> Logger {
+        var logger = Logger(label: "cairn")
+        logger.logLevel = settings.logLevel
+        return logger
+    }
+}
+
+struct Ingest: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Segment-compatible HTTP ingest (CAIRN_INGEST_PORT).")
+    @OptionGroup var options: RoleOptions
+    func run() async throws { try await run(roles: [.ingest], migrate: options.migrate) }
+}
+
+struct Worker: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply events from cairn.events.work to PostgreSQL.")
+    @OptionGroup var options: RoleOptions
+    func run() async throws { try await run(roles: [.worker], migrate: options.migrate) }
+}
+
+struct Escalator: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Turn signals into playbook tasks on the CSM queues.")
+    @OptionGroup var options: RoleOptions
+    func run() async throws { try await run(roles: [.escalator], migrate: options.migrate) }
+}
+
+struct API: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "api", abstract: "REST API (CAIRN_API_PORT).")
+    @OptionGroup var options: RoleOptions
+    func run() async throws { try await run(roles: [.api], migrate: options.migrate) }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply pending database migrations and exit.")
+    func run() async throws {
+        let settings = try loadSettings()
+        let applied = try await runMigrations(settings: settings, logger: makeLogger(settings))
+        print(applied.isEmpty ? "schema up to date" : "applied migrations: \(applied.map(String.init).joined(separator: ", "))")
+    }
+}
+
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Every role in one process against local RabbitMQ and PostgreSQL (see scripts/demo).")
+    func run() async throws {
+        try await run(roles: Set(Role.allCases), migrate: true)
+    }
+}
