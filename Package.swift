@@ -149,6 +149,7 @@ let package = Package(
         ),
 
         .testTarget(name: "CairnCoreTests", dependencies: ["CairnCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "CairnAMQPTests", dependencies: ["CairnAMQP"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CairnIntegrationTests",
             dependencies: [

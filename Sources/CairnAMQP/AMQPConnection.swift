@@ -76,6 +76,15 @@ public final class AMQPConnection: Service, Sendable {
         }
     }
 
+    /// Deletes a queue and its messages (benchmarks and tests clean up after themselves with it).
+    public func deleteQueue(_ queue: String) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            if !mailbox.send(.deleteQueue(queue, continuation)) {
+                continuation.resume(throwing: AMQPError.closed("connection closed"))
+            }
+        }
+    }
+
     /// Starts consuming `queue` with manual acknowledgement and at most `prefetch` unacknowledged deliveries.
     /// The sequence ends when the connection closes.
     public func consume(queue: String, prefetch: UInt16) -> AMQPConsumer {

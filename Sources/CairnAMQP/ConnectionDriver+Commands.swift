@@ -17,6 +17,16 @@ extension ConnectionDriver {
                 continuation.resume(throwing: AMQPError.declarationFailed("\(error)"))
                 throw error
             }
+        case .deleteQueue(let queue, let continuation):
+            do {
+                try deleteNow(queue)
+                topology.queues.removeAll { $0.name == queue }
+                topology.bindings.removeAll { $0.queue == queue }
+                continuation.resume()
+            } catch {
+                continuation.resume(throwing: AMQPError.declarationFailed("\(error)"))
+                throw error
+            }
         case .consume(let registration):
             consumers.append(registration)
             try subscribe(registration)
@@ -34,7 +44,7 @@ extension ConnectionDriver {
     func fail(_ command: Command, with error: AMQPError) {
         switch command {
         case .publish(let job): job.abort(error)
-        case .declare(_, let continuation): continuation.resume(throwing: error)
+        case .declare(_, let continuation), .deleteQueue(_, let continuation): continuation.resume(throwing: error)
         case .consume(let registration): registration.continuation.finish()
         case .ack, .nack: break
         }
@@ -97,6 +107,14 @@ extension ConnectionDriver {
                     arena.bytes(binding.routingKey), amqp_empty_table)
                 try check(amqp_get_rpc_reply(state), "bind \(binding.queue) to \(binding.exchange)")
             }
+        }
+    }
+
+    private func deleteNow(_ queue: String) throws {
+        guard let state = connection else { throw AMQPError.unavailable("not connected") }
+        try withArena { arena in
+            amqp_queue_delete(state, channel, arena.bytes(queue), 0, 0)
+            try check(amqp_get_rpc_reply(state), "delete queue \(queue)")
         }
     }
 

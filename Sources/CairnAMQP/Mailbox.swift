@@ -49,6 +49,7 @@ struct ConsumerRegistration: Sendable {
 enum Command: Sendable {
     case publish(PublishJob)
     case declare(AMQPTopology, CheckedContinuation<Void, any Error>)
+    case deleteQueue(String, CheckedContinuation<Void, any Error>)
     case consume(ConsumerRegistration)
     case ack(AMQPDeliveryTag, multiple: Bool)
     case nack(AMQPDeliveryTag, multiple: Bool, requeue: Bool)

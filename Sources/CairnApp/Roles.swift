@@ -53,7 +53,10 @@ public func buildServiceGroup(roles: Set<Role>, settings: CairnSettings, logger:
 
 /// Applies pending migrations with a short-lived pool; safe to run from several processes at once.
 public func runMigrations(settings: CairnSettings, logger: Logger) async throws -> [Int] {
-    let store = Store(configuration: settings.database, logger: logger)
+    // The pool lives only for this call; its warning about a lease racing `run()` is noise here.
+    var poolLogger = logger
+    poolLogger.logLevel = max(logger.logLevel, .error)
+    let store = Store(configuration: settings.database, logger: poolLogger)
     return try await withThrowingDiscardingTaskGroup { group in
         group.addTask { await store.client.run() }
         defer { group.cancelAll() }

@@ -88,7 +88,8 @@ public enum JourneyEngine {
     }
 
     /// The furthest stage whose milestone was reached, entered when that milestone was first reached. A churn
-    /// wins unless a contract was signed after it (a win-back).
+    /// wins unless a renewal (or a first contract) was signed after it: a win-back. Milestones keep their first
+    /// time only, so a second `contract.signed` after a churn is not seen as a win-back yet.
     static func stage(of state: AccountState) -> (JourneyStage, Date?) {
         var best: (stage: JourneyStage, at: Date)?
         for (name, at) in state.milestones {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import CairnApp
 import Logging
 import ServiceLifecycle
@@ -7,7 +8,7 @@ import ServiceLifecycle
 struct Cairn: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Cairn: every customer account's journey and health, live, and the right task for the right person.",
-        subcommands: [Ingest.self, Worker.self, Escalator.self, API.self, Migrate.self, Demo.self])
+        subcommands: [Ingest.self, Worker.self, Escalator.self, API.self, Migrate.self, Demo.self, Bench.self])
 }
 
 /// Options every role shares.
@@ -78,5 +79,32 @@ struct Demo: AsyncParsableCommand {
         abstract: "Every role in one process against local RabbitMQ and PostgreSQL (see scripts/demo).")
     func run() async throws {
         try await run(roles: Set(Role.allCases), migrate: true)
+    }
+}
+
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Raw broker pass-through and end-to-end (AMQP to committed state) in one run; see scripts/bench.")
+
+    @Option(help: "Events to send in each measurement.") var events = 20_000
+    @Option(help: "Distinct accounts the events belong to.") var accounts = 1_000
+    @Option(help: "Write the result as JSON to this file.") var json: String?
+
+    func run() async throws {
+        let settings = try loadSettings()
+        var benchmark = PipelineBenchmark(settings: settings, logger: makeLogger(settings))
+        benchmark.events = events
+        benchmark.accounts = accounts
+        let result = try await benchmark.run()
+        print("events \(result.events), accounts \(result.accounts), mean event \(result.meanEventBytes) bytes")
+        print("| measurement | seconds | rate (msg/s) | ratio to raw |")
+        print("|---|---|---|---|")
+        print(String(format: "| raw broker pass-through (publish+confirm, consume+ack) | %.2f | %.0f | 1.00 |", result.rawSeconds, result.rawMessagesPerSecond))
+        print(String(format: "| end-to-end, 1 worker (AMQP publish to committed state) | %.2f | %.0f | %.2f |", result.endToEndSeconds, result.endToEndEventsPerSecond, result.ratio))
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(result).write(to: URL(fileURLWithPath: json))
+        }
     }
 }

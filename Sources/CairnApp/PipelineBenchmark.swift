@@ -1,0 +1,154 @@
+import CairnAMQP
+import CairnCore
+import CairnRelay
+import CairnStore
+import CairnWorker
+import Foundation
+public import Logging
+import PostgresNIO
+
+/// Measures, in one run on one broker: the raw broker pass-through (publish with confirms to a quorum queue while
+/// a consumer acks, no work) and the end-to-end rate from AMQP publish to state committed in PostgreSQL by one
+/// worker (with its outbox relay running, as in `cairn worker`). The ratio of the two is the figure to compare
+/// across machines; absolute rates on shared machines are noisy.
+public struct PipelineBenchmark: Sendable {
+    public var events = 20_000
+    public var accounts = 1_000
+    /// Messages per publish call and publish calls in flight at once.
+    public var chunk = 500
+    public var chunksInFlight = 4
+
+    let settings: CairnSettings
+    let logger: Logger
+
+    public init(settings: CairnSettings, logger: Logger) {
+        self.settings = settings
+        self.logger = logger
+    }
+
+    public struct Result: Sendable, Codable {
+        public var events: Int
+        public var accounts: Int
+        public var meanEventBytes: Int
+        public var rawSeconds: Double
+        public var rawMessagesPerSecond: Double
+        public var endToEndSeconds: Double
+        public var endToEndEventsPerSecond: Double
+        /// End-to-end rate divided by the raw rate measured in the same run.
+        public var ratio: Double
+    }
+
+    public func run() async throws -> Result {
+        let runID = UUID().uuidString.prefix(8).lowercased()
+        let start = Date(timeIntervalSince1970: 1_790_000_000)
+        let sample = (0..<events).map { index in
+            AccountEvent(
+                messageId: "bench-\(runID)-\(index)", type: .track, event: index % 50 == 0 ? "Dashboard Shared" : "Report Exported",
+                accountId: "bench-\(index % accounts)", userId: "user-\(index % (accounts * 5))",
+                timestamp: start.addingTimeInterval(Double(index) * 30), properties: ["plan": "pro", "seats": 25])
+        }
+        let bodies = sample.map { $0.encoded() }
+        let meanBytes = bodies.map(\.count).reduce(0, +) / max(bodies.count, 1)
+
+        let raw = try await measureRaw(bodies: bodies, runID: String(runID))
+        logger.info("raw pass-through measured", metadata: ["cairn.seconds": "\(raw)"])
+        let endToEnd = try await measureEndToEnd(sample, runID: String(runID))
+        let rawRate = Double(events) / raw
+        let endToEndRate = Double(events) / endToEnd
+        return Result(
+            events: events, accounts: accounts, meanEventBytes: meanBytes, rawSeconds: raw, rawMessagesPerSecond: rawRate,
+            endToEndSeconds: endToEnd, endToEndEventsPerSecond: endToEndRate, ratio: endToEndRate / rawRate)
+    }
+
+    /// Publish with confirms on one connection, consume with acks on another, no work: seconds for all messages.
+    private func measureRaw(bodies: [[UInt8]], runID: String) async throws -> Double {
+        let queue = "cairn.bench.raw.\(runID)"
+        let publisher = AMQPConnection(configuration: settings.amqp, logger: logger)
+        let consumer = AMQPConnection(configuration: settings.amqp, logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await publisher.run() }
+            group.addTask { try await consumer.run() }
+            defer { group.cancelAll() }
+            try await publisher.declare(AMQPTopology(queues: [.quorum(queue)]))
+            let messages = bodies.enumerated().map { index, body in
+                AMQPMessage(exchange: "", routingKey: queue, body: body, messageID: "raw-\(runID)-\(index)")
+            }
+            let clock = ContinuousClock()
+            let began = clock.now
+            async let consumed: Void = consumeAll(consumer, queue: queue, count: messages.count)
+            try await publishPipelined(messages, on: publisher)
+            await consumed
+            let elapsed = clock.now - began
+            try await publisher.deleteQueue(queue)
+            return elapsed.seconds
+        }
+    }
+
+    private func consumeAll(_ connection: AMQPConnection, queue: String, count: Int) async {
+        var received = 0
+        for await deliveries in connection.consume(queue: queue, prefetch: 1000) {
+            received += deliveries.count
+            if let last = deliveries.last { connection.ack(last.tag, multiple: true) }
+            if received >= count { return }
+        }
+    }
+
+    private func publishPipelined(_ messages: [AMQPMessage], on connection: AMQPConnection) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var inFlight = 0
+            for offset in stride(from: 0, to: messages.count, by: chunk) {
+                if inFlight == chunksInFlight {
+                    try await group.next()
+                    inFlight -= 1
+                }
+                let slice = Array(messages[offset..<min(offset + chunk, messages.count)])
+                group.addTask { try await connection.publish(slice) }
+                inFlight += 1
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    /// Publishes the events while one worker applies them: seconds until the last one is committed.
+    private func measureEndToEnd(_ sample: [AccountEvent], runID: String) async throws -> Double {
+        let store = Store(configuration: settings.database, logger: logger)
+        let workerConnection = AMQPConnection(configuration: settings.amqp, topology: CairnTopology.core, logger: logger)
+        let publisher = AMQPConnection(configuration: settings.amqp, topology: CairnTopology.core, logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await store.client.run() }
+            group.addTask { try await workerConnection.run() }
+            group.addTask { try await publisher.run() }
+            group.addTask { try await OutboxRelay(store: store, connection: workerConnection, logger: logger).run() }
+            group.addTask { try await EventWorker(store: store, connection: workerConnection, logger: logger).run() }
+            defer { group.cancelAll() }
+            try await store.migrate()
+            let messages = sample.map {
+                AMQPMessage(exchange: CairnTopology.events, routingKey: $0.accountId, body: $0.encoded(), messageID: $0.messageId)
+            }
+            let pattern = "bench-\(runID)-%"
+            let clock = ContinuousClock()
+            let began = clock.now
+            try await publishPipelined(messages, on: publisher)
+            while try await count(store, pattern: pattern) < sample.count {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            return (clock.now - began).seconds
+        }
+    }
+
+    private func count(_ store: Store, pattern: String) async throws -> Int {
+        for try await value in try await store.client.query(
+            "SELECT count(*)::int8 FROM events WHERE message_id LIKE \(pattern)", logger: logger
+        ).decode(Int.self) {
+            return value
+        }
+        return 0
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,40 @@
+public import CairnAMQP
+public import CairnStore
+import Logging
+public import PostgresNIO
+
+extension AMQPConnection {
+    /// Consumes `queue` without acknowledging, until `count` messages arrived or `timeout` passed. The messages
+    /// go back to the queue when the connection closes.
+    public func peek(queue: String, count: Int = .max, timeout: Duration) async -> [AMQPDelivery] {
+        let consumer = consume(queue: queue, prefetch: 1000)
+        return await withTaskGroup(of: [AMQPDelivery]?.self) { group in
+            group.addTask {
+                var received: [AMQPDelivery] = []
+                for await deliveries in consumer {
+                    received += deliveries
+                    if received.count >= count { break }
+                }
+                return received
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            var result: [AMQPDelivery] = []
+            for await value in group {
+                if let value { result = value }
+                group.cancelAll()
+            }
+            return result
+        }
+    }
+}
+
+extension Store {
+    /// One integer from a verification query.
+    public func integer(_ query: PostgresQuery) async throws -> Int {
+        for try await value in try await client.query(query).decode(Int.self) { return value }
+        return 0
+    }
+}

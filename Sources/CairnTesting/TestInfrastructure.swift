@@ -1,0 +1,145 @@
+public import CairnAMQP
+public import CairnStore
+public import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+public import Logging
+import PostgresNIO
+
+/// Where the test servers are, from the environment `scripts/test` sets, with its defaults.
+public enum TestInfrastructure {
+    public static var environment: [String: String] { ProcessInfo.processInfo.environment }
+    public static var amqpURL: String { environment["CAIRN_TEST_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5673/%2f" }
+    public static var managementURL: String { environment["CAIRN_TEST_AMQP_MANAGEMENT_URL"] ?? "http://guest:guest@127.0.0.1:15673" }
+    public static var databaseURL: String { environment["CAIRN_TEST_DATABASE_URL"] ?? "postgres://cairn:cairn@127.0.0.1:5433/cairn" }
+    /// The built `cairn` executable.
+    public static var binary: String { environment["CAIRN_BIN"] ?? ".build/debug/cairn" }
+    /// Where processes' logs (and other evidence) are kept after a run.
+    public static var artifacts: URL {
+        URL(fileURLWithPath: environment["CAIRN_TEST_ARTIFACTS"] ?? "test-artifacts", isDirectory: true)
+    }
+
+    public static func logger(_ label: String) -> Logger {
+        var logger = Logger(label: label)
+        logger.logLevel = Logger.Level(rawValue: environment["LOG_LEVEL"] ?? "") ?? .warning
+        return logger
+    }
+}
+
+/// A RabbitMQ virtual host and a PostgreSQL database of its own, so tests never see each other's messages or rows.
+public struct IsolatedEnvironment: Sendable {
+    public let name: String
+    public let amqp: AMQPConfiguration
+    public let database: DatabaseConfiguration
+    let managementURL: URL
+
+    /// Creates the vhost and the database, and migrates the database.
+    public static func make(_ label: String) async throws -> IsolatedEnvironment {
+        let name = "\(label.lowercased().filter { $0.isLetter || $0.isNumber }.prefix(24))_\(UUID().uuidString.prefix(8).lowercased())"
+        guard let management = URL(string: TestInfrastructure.managementURL) else { throw TestError("bad management URL") }
+        var amqp = try AMQPConfiguration(url: TestInfrastructure.amqpURL)
+        amqp.virtualHost = "cairn-test-\(name)"
+        try await Management(base: management).put("/api/vhosts/\(amqp.virtualHost)", body: "{}")
+        try await Management(base: management).put(
+            "/api/permissions/\(amqp.virtualHost)/\(amqp.user)", body: #"{"configure":".*","write":".*","read":".*"}"#)
+
+        let admin = try DatabaseConfiguration(url: TestInfrastructure.databaseURL)
+        let database = admin.with(database: "cairn_test_\(name)")
+        try await withStore(admin) { store in
+            _ = try await store.client.query(PostgresQuery(unsafeSQL: #"CREATE DATABASE "\#(database.database)""#))
+        }
+        _ = try await withStore(database) { try await $0.migrate() }
+        return IsolatedEnvironment(name: name, amqp: amqp, database: database, managementURL: management)
+    }
+
+    /// Deletes the vhost and the database.
+    public func tearDown() async {
+        _ = try? await Management(base: managementURL).delete("/api/vhosts/\(amqp.virtualHost)")
+        if let admin = try? DatabaseConfiguration(url: TestInfrastructure.databaseURL) {
+            _ = try? await Self.withStore(admin) { store in
+                _ = try await store.client.query(PostgresQuery(unsafeSQL: #"DROP DATABASE IF EXISTS "\#(database.database)" WITH (FORCE)"#))
+            }
+        }
+    }
+
+    /// The environment a `cairn` process needs to work in this isolated environment.
+    public func processEnvironment(ingestPort: Int = 0, apiPort: Int = 0) -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        let vhost = amqp.virtualHost.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? amqp.virtualHost
+        environment["CAIRN_AMQP_URL"] = "amqp://\(amqp.user):\(amqp.password)@\(amqp.host):\(amqp.port)/\(vhost)"
+        environment["CAIRN_DATABASE_URL"] = database.url
+        if ingestPort > 0 { environment["CAIRN_INGEST_PORT"] = String(ingestPort) }
+        if apiPort > 0 { environment["CAIRN_API_PORT"] = String(apiPort) }
+        environment["LOG_LEVEL"] = environment["LOG_LEVEL"] ?? "info"
+        return environment
+    }
+
+    /// Runs `body` with a store on this environment's database.
+    public func withStore<Result: Sendable>(_ body: @Sendable (Store) async throws -> Result) async throws -> Result {
+        try await Self.withStore(database, body)
+    }
+
+    static func withStore<Result: Sendable>(
+        _ configuration: DatabaseConfiguration, _ body: @Sendable (Store) async throws -> Result
+    ) async throws -> Result {
+        // A short-lived pool: its "used before run()" warning is noise here.
+        var logger = TestInfrastructure.logger("cairn.test.store")
+        logger.logLevel = .error
+        let store = Store(configuration: configuration, logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await store.client.run() }
+            defer { group.cancelAll() }
+            return try await body(store)
+        }
+    }
+
+    /// Runs `body` with a connection to this environment's vhost (the contract topology declared).
+    public func withAMQP<Result: Sendable>(_ body: @Sendable (AMQPConnection) async throws -> Result) async throws -> Result {
+        let connection = AMQPConnection(
+            configuration: amqp, topology: CairnTopology.core, logger: TestInfrastructure.logger("cairn.test.amqp"))
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await connection.run() }
+            defer { connection.close() }
+            return try await body(connection)
+        }
+    }
+}
+
+/// The RabbitMQ management HTTP API, for creating and deleting test vhosts.
+struct Management {
+    let base: URL
+
+    func put(_ path: String, body: String) async throws {
+        try await send("PUT", path, body: body)
+    }
+
+    func delete(_ path: String) async throws {
+        try await send("DELETE", path, body: nil)
+    }
+
+    private func send(_ method: String, _ path: String, body: String?) async throws {
+        let encoded = path.split(separator: "/", omittingEmptySubsequences: false).map {
+            $0.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-_."))) ?? String($0)
+        }.joined(separator: "/")
+        var components = URLComponents(url: base, resolvingAgainstBaseURL: false)!
+        let (user, password) = (components.user ?? "guest", components.password ?? "guest")
+        components.user = nil
+        components.password = nil
+        components.percentEncodedPath = encoded
+        var request = URLRequest(url: components.url!)
+        request.httpMethod = method
+        request.setValue("Basic \(Data("\(user):\(password)".utf8).base64EncodedString())", forHTTPHeaderField: "Authorization")
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = body.map { Data($0.utf8) }
+        let (_, response) = try await URLSession.shared.data(for: request)
+        guard let status = (response as? HTTPURLResponse)?.statusCode, (200..<300).contains(status) else {
+            throw TestError("management API \(method) \(path) failed: \(response)")
+        }
+    }
+}
+
+public struct TestError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

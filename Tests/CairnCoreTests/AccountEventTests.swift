@@ -1,0 +1,55 @@
+import CairnCore
+import Foundation
+import Testing
+
+@Suite("Event validation")
+struct AccountEventTests {
+    let valid = #"{"messageId":"m1","type":"track","event":"Report Exported","accountId":"acme","userId":"u1","timestamp":"2026-11-23T08:00:00Z","properties":{"n":1}}"#
+
+    @Test("A valid event parses with every field")
+    func validEventParses() throws {
+        let event = try AccountEvent.parse(Array(valid.utf8))
+        #expect(event.messageId == "m1")
+        #expect(event.type == .track)
+        #expect(event.event == "Report Exported")
+        #expect(event.accountId == "acme")
+        #expect(event.userId == "u1")
+        #expect(event.timestamp == Timestamp.parse("2026-11-23T08:00:00Z"))
+        #expect(event.properties["n"] == .number(1))
+    }
+
+    @Test("Encoding and parsing again gives the same event")
+    func roundTrips() throws {
+        let event = try AccountEvent.parse(Array(valid.utf8))
+        #expect(try AccountEvent.parse(event.encoded()) == event)
+    }
+
+    @Test(
+        "Bad events are refused, naming the field",
+        arguments: [
+            ("{not json", EventError.Code.malformedJSON, nil),
+            ("[1,2]", .invalidField, nil),
+            (#"{"type":"track","event":"x","accountId":"a","timestamp":"2026-11-23T08:00:00Z"}"#, .missingField, "messageId"),
+            (#"{"messageId":"m","type":"track","event":"x","timestamp":"2026-11-23T08:00:00Z"}"#, .missingField, "accountId"),
+            (#"{"messageId":"m","type":"track","accountId":"a","timestamp":"2026-11-23T08:00:00Z"}"#, .missingField, "event"),
+            (#"{"messageId":"m","type":"alias","accountId":"a","timestamp":"2026-11-23T08:00:00Z"}"#, .invalidField, "type"),
+            (#"{"messageId":"m","type":"track","event":"x","accountId":"a","timestamp":"yesterday"}"#, .invalidField, "timestamp"),
+            (#"{"messageId":"m","type":"track","event":"x","accountId":7,"timestamp":"2026-11-23T08:00:00Z"}"#, .invalidField, "accountId"),
+            (#"{"messageId":"m","type":"track","event":"x","accountId":"a","timestamp":"2026-11-23T08:00:00Z","properties":[]}"#, .invalidField, "properties"),
+            (#"{"messageId":"","type":"track","event":"x","accountId":"a","timestamp":"2026-11-23T08:00:00Z"}"#, .missingField, "messageId"),
+        ] as [(String, EventError.Code, String?)])
+    func badEventsAreRefused(json: String, code: EventError.Code, field: String?) {
+        #expect {
+            _ = try AccountEvent.parse(Array(json.utf8))
+        } throws: { error in
+            let error = error as! EventError
+            return error.code == code && error.field == field
+        }
+    }
+
+    @Test("Identifiers longer than 256 bytes are refused, not truncated")
+    func longIdentifiersAreRefused() {
+        let json = #"{"messageId":"m","type":"track","event":"x","accountId":"\#(String(repeating: "a", count: 300))","timestamp":"2026-11-23T08:00:00Z"}"#
+        #expect(throws: EventError.self) { try AccountEvent.parse(Array(json.utf8)) }
+    }
+}

@@ -1,0 +1,69 @@
+import CairnCore
+import Foundation
+import Testing
+
+@Suite("Segment messages")
+struct SegmentMessageTests {
+    let receivedAt = Timestamp.parse("2026-11-23T10:00:00Z")!
+
+    func translate(_ object: [String: JSONValue], type: String? = "track") throws -> AccountEvent {
+        try SegmentMessage.translate(object, type: type, receivedAt: receivedAt, makeID: { "generated" })
+    }
+
+    @Test("The account comes from context.groupId, properties.accountId or a group call's groupId")
+    func accountIsResolved() throws {
+        #expect(try translate(["event": "x", "userId": "u", "context": ["groupId": "a1"]]).accountId == "a1")
+        #expect(try translate(["event": "x", "userId": "u", "properties": ["accountId": "a2"]]).accountId == "a2")
+        #expect(try translate(["userId": "u", "groupId": "a3"], type: "group").accountId == "a3")
+    }
+
+    @Test("An event without an account is refused with a reason")
+    func unresolvedAccountIsRefused() {
+        #expect(throws: EventError(.missingField, field: "groupId",
+            "cannot tell which account this is: set context.groupId, properties.accountId or (for group) groupId")) {
+            try translate(["event": "x", "userId": "u"])
+        }
+    }
+
+    @Test("messageId is generated when absent and kept when given")
+    func messageIdIsGeneratedWhenAbsent() throws {
+        #expect(try translate(["event": "x", "context": ["groupId": "a"]]).messageId == "generated")
+        #expect(try translate(["event": "x", "context": ["groupId": "a"], "messageId": "given"]).messageId == "given")
+    }
+
+    @Test("timestamp defaults to receivedAt; sentAt corrects the sender's clock skew")
+    func timestampsFollowSegment() throws {
+        let plain = try translate(["event": "x", "context": ["groupId": "a"]])
+        #expect(plain.timestamp == receivedAt)
+        #expect(plain.receivedAt == receivedAt)
+        // The sender's clock runs 1 hour ahead: it says the event happened 5 s before it was sent.
+        let skewed = try translate([
+            "event": "x", "context": ["groupId": "a"],
+            "timestamp": "2026-11-23T10:59:55Z", "sentAt": "2026-11-23T11:00:00Z",
+        ])
+        #expect(skewed.timestamp == receivedAt.addingTimeInterval(-5))
+    }
+
+    @Test("page and screen calls become track events named after the page")
+    func pagesBecomeTrackEvents() throws {
+        let page = try translate(["userId": "u", "name": "Pricing", "context": ["groupId": "a"]], type: "page")
+        #expect(page.type == .track)
+        #expect(page.event == "Viewed Pricing Page")
+    }
+
+    @Test("A batch item without a type, or with an unknown one, is refused naming type")
+    func batchItemsNeedAType() {
+        #expect { try translate(["event": "x", "context": ["groupId": "a"]], type: nil) } throws: {
+            ($0 as? EventError)?.field == "type"
+        }
+        #expect { try translate(["event": "x", "context": ["groupId": "a"], "type": "alias"], type: nil) } throws: {
+            ($0 as? EventError)?.field == "type"
+        }
+    }
+
+    @Test("Wrong types are refused naming the field")
+    func wrongTypesAreRefused() {
+        #expect { try translate(["event": 5, "context": ["groupId": "a"]]) } throws: { ($0 as? EventError)?.field == "event" }
+        #expect { try translate(["event": "x", "context": "a"]) } throws: { ($0 as? EventError)?.field == "context" }
+    }
+}
