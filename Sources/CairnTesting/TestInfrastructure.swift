@@ -63,6 +63,21 @@ public struct IsolatedEnvironment: Sendable {
         }
     }
 
+    /// Has the broker close every client connection of this vhost (as a broker restart or a network cut would),
+    /// waiting until the management API lists at least one. Returns how many were closed.
+    public func closeConnections() async throws -> Int {
+        let management = Management(base: managementURL)
+        var names: [String] = []
+        // The management API lists a connection once its first statistics are in (a few seconds).
+        for _ in 0..<150 {
+            names = try await management.connectionNames(virtualHost: amqp.virtualHost)
+            if !names.isEmpty { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        for name in names { try await management.delete("/api/connections/\(name)") }
+        return names.count
+    }
+
     /// The environment a `cairn` process needs to work in this isolated environment.
     public func processEnvironment(ingestPort: Int = 0, apiPort: Int = 0) -> [String: String] {
         var environment = ProcessInfo.processInfo.environment
@@ -111,14 +126,21 @@ struct Management {
     let base: URL
 
     func put(_ path: String, body: String) async throws {
-        try await send("PUT", path, body: body)
+        _ = try await send("PUT", path, body: body)
     }
 
     func delete(_ path: String) async throws {
-        try await send("DELETE", path, body: nil)
+        _ = try await send("DELETE", path, body: nil)
     }
 
-    private func send(_ method: String, _ path: String, body: String?) async throws {
+    func connectionNames(virtualHost: String) async throws -> [String] {
+        let data = try await send("GET", "/api/vhosts/\(virtualHost)/connections", body: nil)
+        let list = try JSONSerialization.jsonObject(with: data) as? [[String: Any]] ?? []
+        return list.compactMap { $0["name"] as? String }
+    }
+
+    @discardableResult
+    private func send(_ method: String, _ path: String, body: String?) async throws -> Data {
         let encoded = path.split(separator: "/", omittingEmptySubsequences: false).map {
             $0.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-_."))) ?? String($0)
         }.joined(separator: "/")
@@ -132,10 +154,11 @@ struct Management {
         request.setValue("Basic \(Data("\(user):\(password)".utf8).base64EncodedString())", forHTTPHeaderField: "Authorization")
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.httpBody = body.map { Data($0.utf8) }
-        let (_, response) = try await URLSession.shared.data(for: request)
+        let (data, response) = try await URLSession.shared.data(for: request)
         guard let status = (response as? HTTPURLResponse)?.statusCode, (200..<300).contains(status) else {
             throw TestError("management API \(method) \(path) failed: \(response)")
         }
+        return data
     }
 }
 
