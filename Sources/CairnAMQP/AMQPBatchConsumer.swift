@@ -42,13 +42,10 @@ public struct AMQPBatchConsumer: Sendable {
         apply: @Sendable ([Item]) async throws -> Void,
         isTransient: @Sendable (any Error) async -> Bool
     ) async {
-        for await deliveries in connection.consume(queue: queue, prefetch: prefetch).cancelOnGracefulShutdown() {
-            var start = 0
-            while start < deliveries.count {
-                let batch = Array(deliveries[start..<min(start + maxBatch, deliveries.count)])
-                start += batch.count
-                guard await process(batch, parse: parse, apply: apply, isTransient: isTransient) else { return }
-            }
+        let consumer = connection.consume(queue: queue, prefetch: prefetch)
+        let maxBatch = self.maxBatch
+        while let batch = await cancelWhenGracefulShutdown({ await consumer.next(maxCount: maxBatch) }) {
+            guard await process(batch, parse: parse, apply: apply, isTransient: isTransient) else { return }
         }
     }
 

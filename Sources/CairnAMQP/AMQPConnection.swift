@@ -86,13 +86,13 @@ public final class AMQPConnection: Service, Sendable {
     }
 
     /// Starts consuming `queue` with manual acknowledgement and at most `prefetch` unacknowledged deliveries.
-    /// The sequence ends when the connection closes.
+    /// The consumer ends when the connection closes.
     public func consume(queue: String, prefetch: UInt16) -> AMQPConsumer {
-        let (stream, continuation) = AsyncStream<[AMQPDelivery]>.makeStream()
+        let consumer = AMQPConsumer()
         let registration = ConsumerRegistration(
-            queue: queue, prefetch: prefetch, tag: "cairn-\(UUID().uuidString.lowercased())", continuation: continuation)
-        if !mailbox.send(.consume(registration)) { continuation.finish() }
-        return AMQPConsumer(stream: stream)
+            queue: queue, prefetch: prefetch, tag: "cairn-\(UUID().uuidString.lowercased())", consumer: consumer)
+        if !mailbox.send(.consume(registration)) { consumer.finish() }
+        return consumer
     }
 
     /// Acknowledges a delivery (and, with `multiple`, every earlier one on this connection). A stale tag from
@@ -107,12 +107,3 @@ public final class AMQPConnection: Service, Sendable {
     }
 }
 
-/// Deliveries from one queue, in arrays as they arrived.
-public struct AMQPConsumer: AsyncSequence, Sendable {
-    public typealias Element = [AMQPDelivery]
-    let stream: AsyncStream<[AMQPDelivery]>
-
-    public func makeAsyncIterator() -> AsyncStream<[AMQPDelivery]>.AsyncIterator {
-        stream.makeAsyncIterator()
-    }
-}

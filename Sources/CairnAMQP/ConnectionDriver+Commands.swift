@@ -45,7 +45,7 @@ extension ConnectionDriver {
         switch command {
         case .publish(let job): job.abort(error)
         case .declare(_, let continuation), .deleteQueue(_, let continuation): continuation.resume(throwing: error)
-        case .consume(let registration): registration.continuation.finish()
+        case .consume(let registration): registration.consumer.finish()
         case .ack, .nack: break
         }
     }

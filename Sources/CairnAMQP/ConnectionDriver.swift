@@ -60,7 +60,7 @@ final class ConnectionDriver {
         for command in mailbox.finish() {
             fail(command, with: AMQPError.closed("connection closed"))
         }
-        for consumer in consumers { consumer.continuation.finish() }
+        for registration in consumers { registration.consumer.finish() }
     }
 
     // MARK: Connecting
@@ -167,9 +167,9 @@ final class ConnectionDriver {
     /// Hands each consumer what arrived in this round, as one array.
     private func flushDeliveries() {
         guard !pendingDeliveries.isEmpty else { return }
-        for consumer in consumers {
-            if let deliveries = pendingDeliveries[consumer.tag], !deliveries.isEmpty {
-                consumer.continuation.yield(deliveries)
+        for registration in consumers {
+            if let deliveries = pendingDeliveries[registration.tag], !deliveries.isEmpty {
+                registration.consumer.deliver(deliveries)
             }
         }
         pendingDeliveries.removeAll(keepingCapacity: true)

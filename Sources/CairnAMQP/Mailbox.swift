@@ -42,7 +42,7 @@ struct ConsumerRegistration: Sendable {
     let queue: String
     let prefetch: UInt16
     let tag: String
-    let continuation: AsyncStream<[AMQPDelivery]>.Continuation
+    let consumer: AMQPConsumer
 }
 
 /// What the async side asks of the connection thread.

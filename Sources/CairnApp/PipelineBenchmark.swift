@@ -116,12 +116,12 @@ public struct PipelineBenchmark: Sendable {
         let publisher = AMQPConnection(configuration: settings.amqp, topology: CairnTopology.core, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await store.client.run() }
+            defer { group.cancelAll() }
+            try await store.migrate()
             group.addTask { try await workerConnection.run() }
             group.addTask { try await publisher.run() }
             group.addTask { try await OutboxRelay(store: store, connection: workerConnection, logger: logger).run() }
             group.addTask { try await EventWorker(store: store, connection: workerConnection, logger: logger).run() }
-            defer { group.cancelAll() }
-            try await store.migrate()
             let messages = sample.map {
                 AMQPMessage(exchange: CairnTopology.events, routingKey: $0.accountId, body: $0.encoded(), messageID: $0.messageId)
             }

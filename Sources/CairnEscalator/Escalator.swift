@@ -38,6 +38,8 @@ public struct Escalator: Service {
                     logger.info("tasks created", metadata: ["cairn.tasks_created": "\(outcome.created)"])
                 }
             },
-            isTransient: { _ in await !store.isReachable(logger: logger) })
+            // Only a refusal of the data itself isolates and dead-letters a message; any other failure (database
+            // away, schema not migrated yet, deadlock) is retried, so no good event is ever discarded.
+            isTransient: { error in !Store.isDataError(error) })
     }
 }

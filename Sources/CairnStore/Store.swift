@@ -26,3 +26,16 @@ extension Store {
         (try? await client.query("SELECT 1", logger: logger)) != nil
     }
 }
+
+extension Store {
+    /// Whether PostgreSQL refused the data itself (SQLSTATE class 22, data exception, or 23, integrity constraint
+    /// violation): then retrying the same rows cannot help. Anything else (database away, not migrated yet,
+    /// deadlock, out of resources) may pass, so the caller retries instead of discarding data.
+    public static func isDataError(_ error: any Error) -> Bool {
+        if let transaction = error as? PostgresTransactionError {
+            return transaction.closureError.map(isDataError) ?? false
+        }
+        guard let error = error as? PSQLError, let state = error.serverInfo?[.sqlState] else { return false }
+        return state.hasPrefix("22") || state.hasPrefix("23")
+    }
+}

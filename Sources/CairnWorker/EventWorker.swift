@@ -35,6 +35,8 @@ public struct EventWorker: Service {
                     metadata: ["cairn.applied": "\(outcome.applied)", "cairn.duplicates": "\(outcome.duplicates)",
                                "cairn.signals": "\(outcome.signals)"])
             },
-            isTransient: { _ in await !store.isReachable(logger: logger) })
+            // Only a refusal of the data itself isolates and dead-letters a message; any other failure (database
+            // away, schema not migrated yet, deadlock) is retried, so no good event is ever discarded.
+            isTransient: { error in !Store.isDataError(error) })
     }
 }
