@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
     ],
     targets: [
         // The domain: events, journeys, health, playbooks, routing. Pure Swift, no I/O.
@@ -97,6 +98,7 @@ let package = Package(
             name: "CairnIngest",
             dependencies: [
                 "CairnCore", "CairnAMQP", "CairnHTTP",
+                .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -154,6 +156,8 @@ let package = Package(
             name: "CairnIntegrationTests",
             dependencies: [
                 "CairnCore", "CairnAMQP", "CairnStore", "CairnTesting", "CairnApp",
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],

@@ -1,6 +1,7 @@
 public import CairnAMQP
 import CairnCore
 import CairnHTTP
+import CompressNIO
 import Foundation
 public import Hummingbird
 public import Logging
@@ -38,55 +39,31 @@ struct IngestHandler: Sendable {
 
     /// - Parameter type: the call type, or nil for `/v1/batch`.
     func handle(_ request: Request, context: some RequestContext, type: String?) async throws -> Response {
-        var request = request
+        // A key in the Authorization header is checked before the body is read: strangers cost no reading.
+        let headerKey = Credentials.basicUser(request)
+        if let headerKey { try authorize(headerKey) }
         let limit = type == nil ? SegmentMessage.maxBatchBytes : SegmentMessage.maxEventBytes
-        let body: ByteBuffer
-        do {
-            body = try await request.collectBody(upTo: limit)
-        } catch {
-            throw HTTPErrorResponse.tooLarge("request body larger than \(limit) bytes")
+        let object = try await readJSONObject(request, limit: limit)
+        if headerKey == nil {
+            guard let bodyKey = object["writeKey"]?.stringValue else {
+                throw HTTPErrorResponse.unauthorized("missing write key (HTTP Basic user name or writeKey)")
+            }
+            try authorize(bodyKey)
         }
-        let root: JSONValue
-        do {
-            root = try JSONDecoder().decode(JSONValue.self, from: Data(body.readableBytesView))
-        } catch {
-            throw HTTPErrorResponse.badRequest("malformed_json", "body is not valid JSON")
-        }
-        guard case .object(let object) = root else {
-            throw HTTPErrorResponse.badRequest("invalid_field", "body must be a JSON object")
-        }
-        try authorize(request, body: object)
 
+        let items = try messages(in: object, type: type)
         let receivedAt = Date()
-        var items: [[String: JSONValue]]
-        if type == nil {
-            guard case .array(let batch)? = object["batch"] else {
-                throw HTTPErrorResponse.badRequest("invalid_field", "batch: expected an array of messages")
-            }
-            items = []
-            for (index, item) in batch.enumerated() {
-                guard case .object(let message) = item else {
-                    throw HTTPErrorResponse.badRequest("invalid_field", "batch[\(index)]: expected an object")
-                }
-                items.append(message)
-            }
-        } else {
-            items = [object]
-        }
-
         var events: [AccountEvent] = []
+        events.reserveCapacity(items.count)
         for (index, item) in items.enumerated() {
-            let prefix = type == nil ? "batch[\(index)]." : ""
+            let prefix = type == nil ? "batch[\(index)]: " : ""
             do {
                 let event = try SegmentMessage.translate(
                     item, type: type, receivedAt: receivedAt, makeID: { UUID().uuidString.lowercased() })
-                let bytes = event.encoded()
-                guard bytes.count <= SegmentMessage.maxEventBytes else {
-                    throw EventError(.tooLarge, "\(prefix)event larger than \(SegmentMessage.maxEventBytes) bytes")
+                guard event.encoded().count <= SegmentMessage.maxEventBytes else {
+                    throw HTTPErrorResponse.tooLarge("\(prefix)event larger than \(SegmentMessage.maxEventBytes) bytes")
                 }
                 events.append(event)
-            } catch let error as EventError where error.code == .tooLarge {
-                throw HTTPErrorResponse.tooLarge(error.message)
             } catch let error as EventError {
                 throw HTTPErrorResponse.badRequest(error.code.rawValue, "\(prefix)\(error.message)")
             }
@@ -104,11 +81,67 @@ struct IngestHandler: Sendable {
         return try jsonResponse(IngestResponse(success: true, messageIds: events.map(\.messageId)))
     }
 
-    /// The write key comes as the HTTP Basic user name, or as `writeKey` in the body.
-    private func authorize(_ request: Request, body: [String: JSONValue]) throws {
-        guard let key = Credentials.basicUser(request) ?? body["writeKey"]?.stringValue, !key.isEmpty else {
-            throw HTTPErrorResponse.unauthorized("missing write key (HTTP Basic user name or writeKey)")
+    /// Reads at most `limit` bytes of body (inflating gzip, as Segment libraries send it, to at most `limit`
+    /// bytes too, so a small gzip bomb cannot grow large) and parses a JSON object from it.
+    private func readJSONObject(_ request: Request, limit: Int) async throws -> [String: JSONValue] {
+        var request = request
+        var body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: limit)
+        } catch {
+            throw HTTPErrorResponse.tooLarge("request body larger than \(limit) bytes")
         }
+        switch request.headers[.contentEncoding]?.lowercased() {
+        case nil, "identity":
+            break
+        case "gzip":
+            do {
+                body = try body.decompress(with: .gzip(), maxSize: limit + 1)
+            } catch let error as CompressNIOError where error == .bufferOverflow {
+                throw HTTPErrorResponse.tooLarge("request body larger than \(limit) bytes once inflated")
+            } catch {
+                throw HTTPErrorResponse.badRequest("invalid_gzip", "body is not valid gzip")
+            }
+            guard body.readableBytes <= limit else {
+                throw HTTPErrorResponse.tooLarge("request body larger than \(limit) bytes once inflated")
+            }
+        case let other?:
+            throw HTTPErrorResponse(
+                .unsupportedMediaType, code: "unsupported_encoding", "Content-Encoding \(other.prefix(40)) is not supported; use gzip or none")
+        }
+        let root: JSONValue
+        do {
+            root = try JSONDecoder().decode(JSONValue.self, from: Data(body.readableBytesView))
+        } catch {
+            throw HTTPErrorResponse.badRequest("malformed_json", "body is not valid JSON")
+        }
+        guard case .object(let object) = root else {
+            throw HTTPErrorResponse.badRequest("invalid_field", "body must be a JSON object, got \(root.kindName)")
+        }
+        return object
+    }
+
+    /// The messages of a request: the body itself, or the items of a batch.
+    private func messages(in object: [String: JSONValue], type: String?) throws -> [[String: JSONValue]] {
+        guard type == nil else { return [object] }
+        guard case .array(let batch)? = object["batch"] else {
+            throw HTTPErrorResponse.badRequest(
+                object["batch"] == nil ? "missing_field" : "invalid_field", "batch: expected an array of messages")
+        }
+        guard !batch.isEmpty else { throw HTTPErrorResponse.badRequest("invalid_field", "batch: must not be empty") }
+        // Segment libraries stamp `sentAt` once on the batch; it applies to every message without its own.
+        let sentAt = object["sentAt"]
+        return try batch.enumerated().map { index, item in
+            guard case .object(var message) = item else {
+                throw HTTPErrorResponse.badRequest("invalid_field", "batch[\(index)]: expected an object, got \(item.kindName)")
+            }
+            if message["sentAt"] == nil, let sentAt { message["sentAt"] = sentAt }
+            return message
+        }
+    }
+
+    private func authorize(_ key: String) throws {
+        guard !key.isEmpty else { throw HTTPErrorResponse.unauthorized("missing write key (HTTP Basic user name or writeKey)") }
         guard writeKeys.keys.contains(where: { Credentials.constantTimeEquals($0, key) }) else {
             throw HTTPErrorResponse.unauthorized("unknown write key")
         }

@@ -7,7 +7,8 @@ extension AMQPConnection {
     /// Consumes `queue` without acknowledging, until `count` messages arrived or `timeout` passed. The messages
     /// go back to the queue when the connection closes.
     public func peek(queue: String, count: Int = .max, timeout: Duration) async -> [AMQPDelivery] {
-        let consumer = consume(queue: queue, prefetch: 1000)
+        // Unacknowledged deliveries are capped by the prefetch, so it must cover everything to be seen.
+        let consumer = consume(queue: queue, prefetch: UInt16(clamping: max(1, min(count, 60_000))))
         return await withTaskGroup(of: [AMQPDelivery]?.self) { group in
             group.addTask {
                 var received: [AMQPDelivery] = []

@@ -63,18 +63,24 @@ public struct IsolatedEnvironment: Sendable {
         }
     }
 
-    /// Has the broker close every client connection of this vhost (as a broker restart or a network cut would),
-    /// waiting until the management API lists at least one. Returns how many were closed.
-    public func closeConnections() async throws -> Int {
+    /// Waits until the management API lists at least one client connection of this vhost (it lists a connection
+    /// once its first statistics are in, a few seconds after it opened). Returns their names.
+    @discardableResult
+    public func awaitConnections() async throws -> [String] {
         let management = Management(base: managementURL)
-        var names: [String] = []
-        // The management API lists a connection once its first statistics are in (a few seconds).
         for _ in 0..<150 {
-            names = try await management.connectionNames(virtualHost: amqp.virtualHost)
-            if !names.isEmpty { break }
+            let names = try await management.connectionNames(virtualHost: amqp.virtualHost)
+            if !names.isEmpty { return names }
             try await Task.sleep(for: .milliseconds(100))
         }
-        for name in names { try await management.delete("/api/connections/\(name)") }
+        return []
+    }
+
+    /// Has the broker close every client connection of this vhost, as a broker restart or a network cut would.
+    /// Returns how many were closed.
+    public func closeConnections() async throws -> Int {
+        let names = try await awaitConnections()
+        for name in names { try await Management(base: managementURL).delete("/api/connections/\(name)") }
         return names.count
     }
 
