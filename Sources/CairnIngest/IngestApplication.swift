@@ -41,44 +41,56 @@ struct IngestHandler: Sendable {
     func handle(_ request: Request, context: some RequestContext, type: String?) async throws -> Response {
         // A key in the Authorization header is checked before the body is read: strangers cost no reading.
         let headerKey = Credentials.basicUser(request)
-        if let headerKey { try authorize(headerKey) }
+        var source = try headerKey.map(authorize)
         let limit = type == nil ? SegmentMessage.maxBatchBytes : SegmentMessage.maxEventBytes
         let object = try await readJSONObject(request, limit: limit)
-        if headerKey == nil {
+        if source == nil {
             guard let bodyKey = object["writeKey"]?.stringValue else {
                 throw HTTPErrorResponse.unauthorized("missing write key (HTTP Basic user name or writeKey)")
             }
-            try authorize(bodyKey)
+            source = try authorize(bodyKey)
         }
 
         let items = try messages(in: object, type: type)
         let receivedAt = Date()
-        var events: [AccountEvent] = []
-        events.reserveCapacity(items.count)
+        var accepted: [(event: AccountEvent, body: [UInt8])] = []
+        var rejected: [Rejection] = []
         for (index, item) in items.enumerated() {
-            let prefix = type == nil ? "batch[\(index)]: " : ""
             do {
                 let event = try SegmentMessage.translate(
                     item, type: type, receivedAt: receivedAt, makeID: { UUID().uuidString.lowercased() })
-                guard event.encoded().count <= SegmentMessage.maxEventBytes else {
-                    throw HTTPErrorResponse.tooLarge("\(prefix)event larger than \(SegmentMessage.maxEventBytes) bytes")
+                let body = event.encoded()
+                guard body.count <= SegmentMessage.maxEventBytes else {
+                    throw EventError(.tooLarge, "event larger than \(SegmentMessage.maxEventBytes) bytes")
                 }
-                events.append(event)
-            } catch let error as EventError {
-                throw HTTPErrorResponse.badRequest(error.code.rawValue, "\(prefix)\(error.message)")
+                accepted.append((event, body))
+            } catch {
+                rejected.append(Rejection(index: index, error: error, item: item))
             }
         }
+        // A request whose every message is refused is the client's mistake: say so. In a batch with good
+        // messages too, the good ones are queued and the refused ones dead-lettered with their reason, because
+        // Segment libraries drop a whole batch on a 4xx.
+        if accepted.isEmpty, let first = rejected.first {
+            let prefix = type == nil ? "batch[\(first.index)]: " : ""
+            throw first.error.code == .tooLarge
+                ? HTTPErrorResponse.tooLarge(prefix + first.error.message)
+                : HTTPErrorResponse.badRequest(first.error.code.rawValue, prefix + first.error.message)
+        }
 
+        let messages = accepted.map { event, body in
+            AMQPMessage(exchange: CairnTopology.events, routingKey: event.accountId, body: body, messageID: event.messageId)
+        } + rejected.map { $0.deadLetter(source: source) }
         do {
-            try await connection.publish(
-                events.map { event in
-                    AMQPMessage(exchange: CairnTopology.events, routingKey: event.accountId, body: event.encoded(), messageID: event.messageId)
-                })
+            try await connection.publish(messages)
         } catch let error as AMQPError where error.isTransient {
             context.logger.warning("publish failed; answering 503", metadata: ["error": "\(error)"])
             throw HTTPErrorResponse.unavailable("event queue unavailable, retry later")
         }
-        return try jsonResponse(IngestResponse(success: true, messageIds: events.map(\.messageId)))
+        return try jsonResponse(
+            IngestResponse(
+                success: true, messageIds: accepted.map(\.event.messageId),
+                rejected: rejected.isEmpty ? nil : rejected.map { .init(index: $0.index, code: $0.error.code.rawValue, message: $0.error.message) }))
     }
 
     /// Reads at most `limit` bytes of body (inflating gzip, as Segment libraries send it, to at most `limit`
@@ -140,15 +152,45 @@ struct IngestHandler: Sendable {
         }
     }
 
-    private func authorize(_ key: String) throws {
-        guard !key.isEmpty else { throw HTTPErrorResponse.unauthorized("missing write key (HTTP Basic user name or writeKey)") }
-        guard writeKeys.keys.contains(where: { Credentials.constantTimeEquals($0, key) }) else {
-            throw HTTPErrorResponse.unauthorized("unknown write key")
+    /// The source name bound to `key`; 401 when the key is unknown.
+    private func authorize(_ key: String) throws -> String {
+        guard let source = writeKeys.first(where: { Credentials.constantTimeEquals($0.key, key) })?.value else {
+            throw HTTPErrorResponse.unauthorized(key.isEmpty ? "missing write key" : "unknown write key")
         }
+        return source
     }
 }
 
 struct IngestResponse: Encodable {
+    struct Refused: Encodable {
+        let index: Int
+        let code: String
+        let message: String
+    }
+
     let success: Bool
     let messageIds: [String]
+    /// Messages of a batch that were refused and dead-lettered; absent when there were none.
+    let rejected: [Refused]?
+}
+
+/// A message of a batch that was refused, kept for the dead-letter queue with its reason.
+struct Rejection {
+    let index: Int
+    let error: EventError
+    let item: [String: JSONValue]
+
+    init(index: Int, error: any Error, item: [String: JSONValue]) {
+        self.index = index
+        self.error = error as? EventError ?? EventError(.invalidField, "\(error)")
+        self.item = item
+    }
+
+    func deadLetter(source: String?) -> AMQPMessage {
+        let body = (try? JSONEncoder.cairn.encode(JSONValue.object(item))).map(Array.init) ?? []
+        var message = AMQPMessage(exchange: CairnTopology.dead, routingKey: "ingest", body: body, messageID: item["messageId"]?.stringValue)
+        message.headers = ["x-cairn-error": "\(error.code.rawValue): \(error.message)", "x-cairn-queue": "ingest"]
+        if let source { message.headers["x-cairn-source"] = source }
+        return message
+    }
 }

@@ -223,3 +223,45 @@ func http(port: Int, path: String, body: Data? = nil, headers: [String: String] 
     for (name, value) in http?.allHeaderFields ?? [:] { fields["\(name)"] = "\(value)" }
     return HTTPResult(status: http?.statusCode ?? 0, body: data, headers: fields)
 }
+
+@Suite("Ingest batches", .serialized)
+struct IngestBatchTests {
+    @Test("In a batch with good and bad messages, the good are queued and the bad dead-lettered with their reason")
+    func mixedBatchKeepsTheGoodAndDeadLettersTheBad() async throws {
+        let environment = try await IsolatedEnvironment.make("mixed")
+        let port = try freePort()
+        var processEnvironment = environment.processEnvironment(ingestPort: port)
+        processEnvironment["CAIRN_WRITE_KEYS"] = "k1:billing"
+        let ingest = try CairnProcess(["ingest"], environment: processEnvironment, logName: "ingest-\(environment.name)")
+        defer { ingest.kill() }
+        #expect(await eventually { (try? await http(port: port, path: "/readyz"))?.status == 200 }, "\(ingest.log)")
+
+        let batch = #"""
+            {"batch":[
+              {"type":"track","messageId":"ok-1","event":"invoice.paid","context":{"groupId":"acme"}},
+              {"type":"track","messageId":"no-account","event":"invoice.paid","userId":"u"},
+              {"type":"track","messageId":"bad-type","event":7,"context":{"groupId":"acme"}},
+              {"type":"track","messageId":"ok-2","event":"invoice.overdue","properties":{"accountId":"acme","daysOverdue":12}}
+            ]}
+            """#
+        let response = try await http(port: port, path: "/v1/batch", body: json(batch), headers: ["Authorization": basicAuth("k1")])
+        #expect(response.status == 200)
+        let body = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
+        #expect(body?["messageIds"] as? [String] == ["ok-1", "ok-2"])
+        let rejected = body?["rejected"] as? [[String: Any]] ?? []
+        #expect(rejected.map { $0["index"] as? Int } == [1, 2])
+        #expect(rejected.map { $0["code"] as? String } == ["missing_field", "invalid_field"])
+
+        let (queued, dead) = try await environment.withAMQP { connection in
+            (await connection.peek(queue: CairnTopology.eventsWork, count: 2, timeout: .seconds(5)),
+             await connection.peek(queue: CairnTopology.deadEvents, count: 2, timeout: .seconds(5)))
+        }
+        #expect(queued.compactMap(\.messageID) == ["ok-1", "ok-2"])
+        #expect(dead.compactMap(\.messageID) == ["no-account", "bad-type"])
+        #expect(dead.allSatisfy { $0.headers["x-cairn-source"] == "billing" })
+        #expect(dead.first?.headers["x-cairn-error"]?.contains("cannot tell which account") == true)
+        #expect(dead.last?.headers["x-cairn-error"]?.hasPrefix("invalid_field") == true)
+        #expect(await ingest.terminate() == 0)
+        await environment.tearDown()
+    }
+}
