@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // The domain: events, journeys, health, playbooks, routing. Pure Swift, no I/O.
@@ -40,6 +42,7 @@ let package = Package(
         .target(
             name: "CairnAMQP",
             dependencies: [
+                .product(name: "Metrics", package: "swift-metrics"),
                 "CRabbitMQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -69,6 +72,7 @@ let package = Package(
         .target(
             name: "CairnWorker",
             dependencies: [
+                .product(name: "Metrics", package: "swift-metrics"),
                 "CairnCore", "CairnAMQP", "CairnStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -78,6 +82,7 @@ let package = Package(
         .target(
             name: "CairnEscalator",
             dependencies: [
+                .product(name: "Metrics", package: "swift-metrics"),
                 "CairnCore", "CairnAMQP", "CairnStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -88,6 +93,7 @@ let package = Package(
         .target(
             name: "CairnHTTP",
             dependencies: [
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -97,6 +103,8 @@ let package = Package(
         .target(
             name: "CairnIngest",
             dependencies: [
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 "CairnCore", "CairnAMQP", "CairnHTTP",
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -108,6 +116,7 @@ let package = Package(
         .target(
             name: "CairnAPI",
             dependencies: [
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 "CairnCore", "CairnStore", "CairnHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -119,6 +128,9 @@ let package = Package(
         .target(
             name: "CairnApp",
             dependencies: [
+                "CairnHTTP",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 "CairnCore", "CairnAMQP", "CairnStore", "CairnRelay", "CairnWorker", "CairnEscalator",
                 "CairnIngest", "CairnAPI",
@@ -132,6 +144,8 @@ let package = Package(
         .executableTarget(
             name: "cairn",
             dependencies: [
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 "CairnApp",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,4 +1,5 @@
 public import Logging
+import Metrics
 import ServiceLifecycle
 
 /// Consumes a queue in batches with the guarantees Cairn's roles share:
@@ -63,10 +64,20 @@ public struct AMQPBatchConsumer: Sendable {
                 dead.append(DeadLetter(delivery: delivery, reason: "\(error)"))
             }
         }
+        let started = ContinuousClock.now
         guard await applyIsolating(items[...], dead: &dead, apply: apply, isTransient: isTransient),
             await publish(dead)
         else { return false }
         if let last = batch.map(\.tag).max() { connection.ack(last, multiple: true) }
+        let dimensions = [("queue", queue)]
+        Recorder(label: "cairn_consumer_batch_size", dimensions: dimensions).record(batch.count)
+        Timer(label: "cairn_consumer_batch_seconds", dimensions: dimensions).record(duration: ContinuousClock.now - started)
+        Counter(label: "cairn_consumer_messages_total", dimensions: dimensions + [("outcome", "applied")])
+            .increment(by: batch.count - dead.count)
+        if !dead.isEmpty {
+            Counter(label: "cairn_consumer_messages_total", dimensions: dimensions + [("outcome", "dead_lettered")])
+                .increment(by: dead.count)
+        }
         return true
     }
 
@@ -85,6 +96,7 @@ public struct AMQPBatchConsumer: Sendable {
             } catch {
                 if await isTransient(error) {
                     logger.warning("batch failed; retrying", metadata: ["cairn.queue": "\(queue)", "error": "\(error)"])
+                    Counter(label: "cairn_consumer_batch_retries_total", dimensions: [("queue", queue)]).increment()
                     guard (try? await Task.sleep(for: delay)) != nil, !Task.isShuttingDownGracefully else { return false }
                     delay = min(delay * 2, maxRetryDelay)
                     continue

@@ -4,6 +4,7 @@ public import CairnStore
 import Foundation
 public import Hummingbird
 public import Logging
+public import Prometheus
 
 /// Settings of the API role.
 public struct APIConfiguration: Sendable {
@@ -21,10 +22,13 @@ public struct APIConfiguration: Sendable {
 
 /// `cairn api`: accounts with their journey and health, for CSMs, managers and other systems.
 public func buildAPIApplication(
-    configuration: APIConfiguration, store: Store, isBrokerConnected: @escaping @Sendable () -> Bool, logger: Logger
+    configuration: APIConfiguration, store: Store, isBrokerConnected: @escaping @Sendable () -> Bool,
+    metrics: PrometheusCollectorRegistry, logger: Logger
 ) -> some ApplicationProtocol {
     let router = Router()
+    router.add(middleware: MetricsMiddleware())
     router.add(middleware: JSONErrorMiddleware())
+    router.addMetricsRoute(metrics)
     router.get("/healthz") { _, _ in try jsonResponse(["status": "ok"]) }
     router.get("/readyz") { _, context in
         guard await store.isReachable(logger: context.logger) else { throw HTTPErrorResponse.unavailable("database unreachable") }

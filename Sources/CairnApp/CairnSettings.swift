@@ -12,6 +12,8 @@ public struct CairnSettings: Sendable {
     public var apiTokens: [String]
     public var ingestPort: Int
     public var apiPort: Int
+    /// Port of the `/metrics` listener for roles without HTTP of their own; none when unset.
+    public var metricsPort: Int?
     /// Address the HTTP roles listen on.
     public var httpHost: String
     public var logLevel: Logger.Level
@@ -24,6 +26,7 @@ public struct CairnSettings: Sendable {
         "CAIRN_INGEST_PORT": "8081",
         "CAIRN_API_PORT": "8080",
         "CAIRN_HTTP_HOST": "127.0.0.1",
+        "CAIRN_METRICS_PORT": "",
         "LOG_LEVEL": "info",
     ]
 
@@ -57,6 +60,7 @@ public struct CairnSettings: Sendable {
         ingestPort = try port("CAIRN_INGEST_PORT")
         apiPort = try port("CAIRN_API_PORT")
         httpHost = value("CAIRN_HTTP_HOST")
+        metricsPort = environment["CAIRN_METRICS_PORT"].flatMap { $0.isEmpty ? nil : $0 } == nil ? nil : try port("CAIRN_METRICS_PORT")
         guard let level = Logger.Level(rawValue: value("LOG_LEVEL").lowercased()) else {
             throw SettingsError(variable: "LOG_LEVEL", message: "must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
         }

@@ -60,6 +60,29 @@ public struct PipelineBenchmark: Sendable {
             endToEndSeconds: endToEnd, endToEndEventsPerSecond: endToEndRate, ratio: endToEndRate / rawRate)
     }
 
+    /// Publish with confirms to `cairn.events` (no consumer): the rate HTTP ingest is measured against.
+    /// Returns messages per second.
+    public func measurePublish() async throws -> Double {
+        let runID = UUID().uuidString.prefix(8).lowercased()
+        let publisher = AMQPConnection(configuration: settings.amqp, topology: CairnTopology.core, logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await publisher.run() }
+            defer { group.cancelAll() }
+            let messages = (0..<events).map { index in
+                let event = AccountEvent(
+                    messageId: "publish-\(runID)-\(index)", type: .track, event: "Report Exported",
+                    accountId: "bench-\(index % accounts)", userId: "user-\(index % (accounts * 5))", timestamp: Date(),
+                    receivedAt: Date(), properties: ["plan": "pro", "seats": 25])
+                return AMQPMessage(exchange: CairnTopology.events, routingKey: event.accountId, body: event.encoded(), messageID: event.messageId)
+            }
+            try await publisher.declare(CairnTopology.core)  // waits for the connection
+            let clock = ContinuousClock()
+            let began = clock.now
+            try await publishPipelined(messages, on: publisher)
+            return Double(events) / (clock.now - began).seconds
+        }
+    }
+
     /// Publish with confirms on one connection, consume with acks on another, no work: seconds for all messages.
     private func measureRaw(bodies: [[UInt8]], runID: String) async throws -> Double {
         let queue = "cairn.bench.raw.\(runID)"

@@ -1,5 +1,6 @@
 import CairnAMQP
 import CairnAPI
+import CairnHTTP
 import CairnEscalator
 import CairnIngest
 import CairnRelay
@@ -7,6 +8,7 @@ import CairnStore
 import CairnWorker
 import Hummingbird
 import PostgresNIO
+public import Prometheus
 public import Logging
 public import ServiceLifecycle
 import UnixSignals
@@ -19,7 +21,10 @@ public enum Role: String, Sendable, CaseIterable {
 /// Builds the services for `roles` in dependency order (store, broker, relay, consumers, HTTP), so SIGTERM stops
 /// them in reverse: HTTP stops taking requests, consumers finish and commit their batch and ack, the relay sends
 /// what is left, then the broker connection and the database pool close.
-public func buildServiceGroup(roles: Set<Role>, settings: CairnSettings, logger: Logger) -> ServiceGroup {
+/// - Parameter metrics: the registry the process's swift-metrics backend writes to, served at `/metrics`.
+public func buildServiceGroup(
+    roles: Set<Role>, settings: CairnSettings, metrics: PrometheusCollectorRegistry, logger: Logger
+) -> ServiceGroup {
     let store = Store(configuration: settings.database, logger: logger)
     var amqpConfiguration = settings.amqp
     amqpConfiguration.connectionName = "cairn " + roles.map(\.rawValue).sorted().joined(separator: "+")
@@ -35,7 +40,8 @@ public func buildServiceGroup(roles: Set<Role>, settings: CairnSettings, logger:
         var configuration = IngestConfiguration(writeKeys: settings.writeKeys)
         configuration.host = settings.httpHost
         configuration.port = settings.ingestPort
-        services.append(buildIngestApplication(configuration: configuration, connection: connection, logger: logger))
+        services.append(
+            buildIngestApplication(configuration: configuration, connection: connection, metrics: metrics, logger: logger))
     }
     if roles.contains(.api) {
         var configuration = APIConfiguration(tokens: settings.apiTokens)
@@ -43,7 +49,11 @@ public func buildServiceGroup(roles: Set<Role>, settings: CairnSettings, logger:
         configuration.port = settings.apiPort
         services.append(
             buildAPIApplication(
-                configuration: configuration, store: store, isBrokerConnected: { connection.isConnected }, logger: logger))
+                configuration: configuration, store: store, isBrokerConnected: { connection.isConnected }, metrics: metrics,
+                logger: logger))
+    }
+    if !roles.contains(.ingest) && !roles.contains(.api), let port = settings.metricsPort {
+        services.append(buildMetricsApplication(registry: metrics, host: settings.httpHost, port: port, logger: logger))
     }
     return ServiceGroup(
         configuration: .init(

@@ -42,9 +42,9 @@ public struct AccountEvent: Sendable, Hashable, Codable {
     public static func parse(_ bytes: some Collection<UInt8>) throws(EventError) -> AccountEvent {
         let root: JSONValue
         do {
-            root = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+            root = try JSONValue.parse(bytes)
         } catch {
-            throw EventError(.malformedJSON, "body is not valid JSON")
+            throw EventError(.malformedJSON, "body is not valid JSON (\(error))")
         }
         guard case .object(let object) = root else {
             throw EventError(.invalidField, "expected a JSON object, got \(root.kindName)")
@@ -115,9 +115,17 @@ public struct AccountEvent: Sendable, Hashable, Codable {
         }
     }
 
-    /// The canonical JSON bytes of the event, as published on `cairn.events`.
+    /// The canonical JSON bytes of the event, as published on `cairn.events` (keys sorted, timestamps with
+    /// milliseconds).
     public func encoded() -> [UInt8] {
-        // Encoding plain values with string keys cannot fail.
-        Array(try! JSONEncoder.cairn.encode(self))
+        var object: [String: JSONValue] = [
+            "messageId": .string(messageId), "type": .string(type.rawValue), "accountId": .string(accountId),
+            "timestamp": .string(Timestamp.format(timestamp)), "properties": .object(properties),
+            "traits": .object(traits), "context": .object(context),
+        ]
+        if let event { object["event"] = .string(event) }
+        if let userId { object["userId"] = .string(userId) }
+        if let receivedAt { object["receivedAt"] = .string(Timestamp.format(receivedAt)) }
+        return JSONValue.object(object).serialized()
     }
 }

@@ -3,6 +3,7 @@ import CairnCore
 public import CairnStore
 import Foundation
 public import Logging
+import Metrics
 public import ServiceLifecycle
 
 /// Consumes `cairn.signals.escalator` and turns signals into playbook tasks: at most one open task per account
@@ -34,6 +35,8 @@ public struct Escalator: Service {
                 let outcome = try await store.handle(signals, logger: logger) { signal, account in
                     Escalation.tasks(for: signal, account: account, now: Date())
                 }
+                Counter(label: "cairn_escalator_tasks_created_total").increment(by: outcome.created)
+                Counter(label: "cairn_escalator_tasks_updated_total").increment(by: outcome.updated)
                 if outcome.created > 0 {
                     logger.info("tasks created", metadata: ["cairn.tasks_created": "\(outcome.created)"])
                 }

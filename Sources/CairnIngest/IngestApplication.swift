@@ -2,6 +2,8 @@ public import CairnAMQP
 import CairnCore
 import CairnHTTP
 import CompressNIO
+import Metrics
+public import Prometheus
 import Foundation
 public import Hummingbird
 public import Logging
@@ -10,10 +12,12 @@ import NIOCore
 /// `cairn ingest`: the Segment-compatible HTTP API. Answers 200 only after the broker confirmed every event of
 /// the request; 503 with `Retry-After` while the broker is away.
 public func buildIngestApplication(
-    configuration: IngestConfiguration, connection: AMQPConnection, logger: Logger
+    configuration: IngestConfiguration, connection: AMQPConnection, metrics: PrometheusCollectorRegistry, logger: Logger
 ) -> some ApplicationProtocol {
     let router = Router()
+    router.add(middleware: MetricsMiddleware())
     router.add(middleware: JSONErrorMiddleware())
+    router.addMetricsRoute(metrics)
     let handler = IngestHandler(writeKeys: configuration.writeKeys, connection: connection)
     router.get("/healthz") { _, _ in try jsonResponse(["status": "ok"]) }
     router.get("/readyz") { _, _ in
@@ -39,6 +43,18 @@ struct IngestHandler: Sendable {
 
     /// - Parameter type: the call type, or nil for `/v1/batch`.
     func handle(_ request: Request, context: some RequestContext, type: String?) async throws -> Response {
+        let inFlight = Meter(label: "cairn_ingest_requests_in_flight")
+        inFlight.increment()
+        defer { inFlight.decrement() }
+        do {
+            return try await accept(request, context: context, type: type)
+        } catch let error as HTTPErrorResponse {
+            Counter(label: "cairn_ingest_requests_refused_total", dimensions: [("code", error.code)]).increment()
+            throw error
+        }
+    }
+
+    private func accept(_ request: Request, context: some RequestContext, type: String?) async throws -> Response {
         // A key in the Authorization header is checked before the body is read: strangers cost no reading.
         let headerKey = Credentials.basicUser(request)
         var source = try headerKey.map(authorize)
@@ -82,10 +98,16 @@ struct IngestHandler: Sendable {
             AMQPMessage(exchange: CairnTopology.events, routingKey: event.accountId, body: body, messageID: event.messageId)
         } + rejected.map { $0.deadLetter(source: source) }
         do {
+            let started = ContinuousClock.now
             try await connection.publish(messages)
+            Timer(label: "cairn_ingest_publish_seconds").record(duration: ContinuousClock.now - started)
         } catch let error as AMQPError where error.isTransient {
             context.logger.warning("publish failed; answering 503", metadata: ["error": "\(error)"])
             throw HTTPErrorResponse.unavailable("event queue unavailable, retry later")
+        }
+        Counter(label: "cairn_ingest_events_accepted_total", dimensions: [("source", source ?? "default")]).increment(by: accepted.count)
+        for rejection in rejected {
+            Counter(label: "cairn_ingest_events_dead_lettered_total", dimensions: [("code", rejection.error.code.rawValue)]).increment()
         }
         return try jsonResponse(
             IngestResponse(
@@ -123,9 +145,9 @@ struct IngestHandler: Sendable {
         }
         let root: JSONValue
         do {
-            root = try JSONDecoder().decode(JSONValue.self, from: Data(body.readableBytesView))
+            root = try JSONValue.parse(body.readableBytesView)
         } catch {
-            throw HTTPErrorResponse.badRequest("malformed_json", "body is not valid JSON")
+            throw HTTPErrorResponse.badRequest("malformed_json", "body is not valid JSON (\(error))")
         }
         guard case .object(let object) = root else {
             throw HTTPErrorResponse.badRequest("invalid_field", "body must be a JSON object, got \(root.kindName)")

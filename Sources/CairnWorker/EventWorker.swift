@@ -2,6 +2,7 @@ public import CairnAMQP
 import CairnCore
 public import CairnStore
 public import Logging
+import Metrics
 public import ServiceLifecycle
 
 /// Consumes `cairn.events.work` and applies each batch to PostgreSQL in one transaction, acknowledging the batch
@@ -30,6 +31,9 @@ public struct EventWorker: Service {
             parse: { delivery in try AccountEvent.parse(delivery.body) },
             apply: { events in
                 let outcome = try await store.apply(events, logger: logger)
+                Counter(label: "cairn_worker_events_applied_total").increment(by: outcome.applied)
+                Counter(label: "cairn_worker_events_duplicate_total").increment(by: outcome.duplicates)
+                Counter(label: "cairn_worker_signals_total").increment(by: outcome.signals)
                 logger.debug(
                     "batch committed",
                     metadata: ["cairn.applied": "\(outcome.applied)", "cairn.duplicates": "\(outcome.duplicates)",

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import CairnApp
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 
 @main
@@ -23,7 +25,9 @@ extension AsyncParsableCommand {
         let settings = try loadSettings()
         let logger = makeLogger(settings)
         if migrate { _ = try await runMigrations(settings: settings, logger: logger) }
-        try await buildServiceGroup(roles: roles, settings: settings, logger: logger).run()
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        try await buildServiceGroup(roles: roles, settings: settings, metrics: registry, logger: logger).run()
     }
 
     func loadSettings() throws -> CairnSettings {
@@ -89,12 +93,18 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Events to send in each measurement.") var events = 20_000
     @Option(help: "Distinct accounts the events belong to.") var accounts = 1_000
     @Option(help: "Write the result as JSON to this file.") var json: String?
+    @Flag(help: "Only measure publishing with confirms to cairn.events (the baseline of scripts/bench-ingest).")
+    var publishOnly = false
 
     func run() async throws {
         let settings = try loadSettings()
         var benchmark = PipelineBenchmark(settings: settings, logger: makeLogger(settings))
         benchmark.events = events
         benchmark.accounts = accounts
+        if publishOnly {
+            print(String(format: "raw publish with confirms: %.0f msg/s", try await benchmark.measurePublish()))
+            return
+        }
         let result = try await benchmark.run()
         print("events \(result.events), accounts \(result.accounts), mean event \(result.meanEventBytes) bytes")
         print("| measurement | seconds | rate (msg/s) | ratio to raw |")

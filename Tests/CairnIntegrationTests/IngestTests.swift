@@ -261,6 +261,11 @@ struct IngestBatchTests {
         #expect(dead.allSatisfy { $0.headers["x-cairn-source"] == "billing" })
         #expect(dead.first?.headers["x-cairn-error"]?.contains("cannot tell which account") == true)
         #expect(dead.last?.headers["x-cairn-error"]?.hasPrefix("invalid_field") == true)
+
+        let metrics = String(decoding: try await http(port: port, path: "/metrics").body, as: UTF8.self)
+        #expect(metrics.contains(#"cairn_ingest_events_accepted_total{source="billing"} 2"#), "\(metrics)")
+        #expect(metrics.contains(#"cairn_ingest_events_dead_lettered_total{code="missing_field"} 1"#))
+        #expect(metrics.contains("cairn_ingest_publish_seconds_bucket"))
         #expect(await ingest.terminate() == 0)
         await environment.tearDown()
     }
