@@ -103,12 +103,12 @@ extension Store {
             if let stage = row.8 {
                 state.stage = JourneyStage(rawValue: stage) ?? .awareness
                 state.stageEnteredAt = row.9
-                state.milestones = try Self.decodeMilestones(row.10)
+                state.milestones = try StateCodec.decodeMilestones(row.10)
             }
             if let score = row.11, let band = row.12.flatMap(HealthBand.init(rawValue:)) {
                 state.health = HealthScore(
                     score: score, band: band,
-                    components: try JSONDecoder.cairn.decode([HealthComponent].self, from: Data((row.13 ?? "[]").utf8)),
+                    components: try StateCodec.decodeComponents(row.13),
                     explanation: row.14 ?? "", evaluatedAt: row.15 ?? .distantPast)
             }
             states[state.accountId] = state
@@ -212,13 +212,13 @@ extension Store {
             INSERT INTO journey (account_id, stage, stage_entered_at, milestones)
             SELECT id, s, NULLIF(se, '')::timestamptz, m::jsonb
             FROM unnest(\(ids), \(states.map(\.stage.rawValue)), \(states.map { Self.text($0.stageEnteredAt) }),
-                        \(try states.map { try Self.encodeMilestones($0.milestones) })) AS x(id, s, se, m)
+                        \(states.map { StateCodec.encode(milestones: $0.milestones) })) AS x(id, s, se, m)
             ON CONFLICT (account_id) DO UPDATE SET stage = EXCLUDED.stage, stage_entered_at = EXCLUDED.stage_entered_at,
                 milestones = EXCLUDED.milestones, updated_at = now()
             """, logger: logger)
         let scored = states.compactMap { state in state.health.map { (state.accountId, $0) } }
         guard !scored.isEmpty else { return }
-        let components = try scored.map { String(decoding: try JSONEncoder.cairn.encode($0.1.components), as: UTF8.self) }
+        let components = scored.map { StateCodec.encode(components: $0.1.components) }
         try await connection.query(
             """
             INSERT INTO health (account_id, score, band, components, explanation, evaluated_at)
@@ -256,14 +256,5 @@ extension Store {
 
     static func text(_ date: Date?) -> String {
         date.map(Timestamp.format) ?? ""
-    }
-
-    static func encodeMilestones(_ milestones: [String: Date]) throws -> String {
-        String(decoding: try JSONEncoder.cairn.encode(milestones), as: UTF8.self)
-    }
-
-    static func decodeMilestones(_ text: String?) throws -> [String: Date] {
-        guard let text else { return [:] }
-        return try JSONDecoder.cairn.decode([String: Date].self, from: Data(text.utf8))
     }
 }

@@ -68,13 +68,13 @@ extension Store {
             if let score = row.8, let band = row.9 {
                 health = .init(
                     score: score, band: band,
-                    components: try JSONDecoder.cairn.decode([HealthComponent].self, from: Data((row.10 ?? "[]").utf8)),
+                    components: try StateCodec.decodeComponents(row.10),
                     explanation: row.11 ?? "", updatedAt: row.12 ?? .distantPast)
             }
             result.append(
                 AccountSummary(
                     accountId: row.0, name: row.1, segment: row.2, stage: row.3, stageEnteredAt: row.4, csmId: row.5,
-                    eventCount: row.6, lastEventAt: row.7, health: health, milestones: try Self.decodeMilestones(row.13)))
+                    eventCount: row.6, lastEventAt: row.7, health: health, milestones: try StateCodec.decodeMilestones(row.13)))
         }
         return result
     }

@@ -41,7 +41,10 @@ struct PipelineTests {
     @Test("The same event published five times is counted once")
     func duplicatesAreCountedOnce() async throws {
         let environment = try await IsolatedEnvironment.make("dedup")
-        let worker = try CairnProcess(["worker"], environment: environment.processEnvironment(), logName: "worker-\(environment.name)")
+        let metricsPort = try freePort()
+        var processEnvironment = environment.processEnvironment()
+        processEnvironment["CAIRN_METRICS_PORT"] = String(metricsPort)
+        let worker = try CairnProcess(["worker"], environment: processEnvironment, logName: "worker-\(environment.name)")
         defer { worker.kill() }
 
         let event = AccountEvent.usage(messageId: "same-id", accountId: "acme", userId: "u1", at: Date())
@@ -60,7 +63,11 @@ struct PipelineTests {
         }
         #expect(count == 2)
         #expect(activity == 2)
-        await worker.terminate()
+        let metrics = String(decoding: try await http(port: metricsPort, path: "/metrics").body, as: UTF8.self)
+        #expect(metrics.contains("cairn_worker_events_applied_total 2"), "\(metrics)")
+        #expect(metrics.contains("cairn_worker_events_duplicate_total 4"))
+        #expect(metrics.contains(#"cairn_consumer_messages_total{queue="cairn.events.work",outcome="applied"} 6"#))
+        #expect(await worker.terminate() == 0)
         await environment.tearDown()
     }
 
