@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "cairn", targets: ["cairn"]),
         .library(name: "CairnCore", targets: ["CairnCore"]),
         .library(name: "CairnAMQP", targets: ["CairnAMQP"]),
+        .library(name: "CairnClient", targets: ["CairnClient"]),
         .library(name: "CairnTesting", targets: ["CairnTesting"]),
     ],
     dependencies: [
@@ -44,6 +45,17 @@ let package = Package(
             dependencies: [
                 .product(name: "Metrics", package: "swift-metrics"),
                 "CRabbitMQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The producer library for Swift services: build events, publish them with confirms, buffer while the
+        // broker is away.
+        .target(
+            name: "CairnClient",
+            dependencies: [
+                "CairnCore", "CairnAMQP",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -169,7 +181,7 @@ let package = Package(
         .testTarget(
             name: "CairnIntegrationTests",
             dependencies: [
-                "CairnCore", "CairnAMQP", "CairnStore", "CairnTesting", "CairnApp",
+                "CairnCore", "CairnAMQP", "CairnStore", "CairnTesting", "CairnApp", "CairnClient",
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

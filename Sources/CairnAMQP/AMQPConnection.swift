@@ -14,11 +14,19 @@ public final class AMQPConnection: Service, Sendable {
     private let topology: AMQPTopology
     private let mailbox = Mailbox()
     private let logger: Logger
+    private let closesOnGracefulShutdown: Bool
 
-    /// - Parameter topology: declared on every (re)connect before anything else happens on the connection.
-    public init(configuration: AMQPConfiguration, topology: AMQPTopology = .init(), logger: Logger) {
+    /// - Parameters:
+    ///   - topology: declared on every (re)connect before anything else happens on the connection.
+    ///   - closesOnGracefulShutdown: false for an owner that still publishes during shutdown and calls `close()`
+    ///     itself when done.
+    public init(
+        configuration: AMQPConfiguration, topology: AMQPTopology = .init(), closesOnGracefulShutdown: Bool = true,
+        logger: Logger
+    ) {
         self.configuration = configuration
         self.topology = topology
+        self.closesOnGracefulShutdown = closesOnGracefulShutdown
         self.logger = logger
     }
 
@@ -26,6 +34,7 @@ public final class AMQPConnection: Service, Sendable {
     /// confirms get up to five seconds to finish; unacknowledged deliveries return to their queues.
     public func run() async throws {
         let (configuration, topology, mailbox, logger) = (self.configuration, self.topology, self.mailbox, self.logger)
+        let closesOnGracefulShutdown = self.closesOnGracefulShutdown
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
                 await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
@@ -41,7 +50,7 @@ public final class AMQPConnection: Service, Sendable {
                 mailbox.requestClose()
             }
         } onGracefulShutdown: {
-            mailbox.requestClose()
+            if closesOnGracefulShutdown { mailbox.requestClose() }
         }
     }
 

@@ -94,14 +94,17 @@ struct IngestHandler: Sendable {
                 : HTTPErrorResponse.badRequest(first.error.code.rawValue, prefix + first.error.message)
         }
 
+        // Mandatory: an event no queue takes fails the request (503) instead of being confirmed into nowhere.
         let messages = accepted.map { event, body in
-            AMQPMessage(exchange: CairnTopology.events, routingKey: event.accountId, body: body, messageID: event.messageId)
+            var message = AMQPMessage(exchange: CairnTopology.events, routingKey: event.accountId, body: body, messageID: event.messageId)
+            message.mandatory = true
+            return message
         } + rejected.map { $0.deadLetter(source: source) }
         do {
             let started = ContinuousClock.now
             try await connection.publish(messages)
             Timer(label: "cairn_ingest_publish_seconds").record(duration: ContinuousClock.now - started)
-        } catch let error as AMQPError where error.isTransient {
+        } catch let error as AMQPError {
             context.logger.warning("publish failed; answering 503", metadata: ["error": "\(error)"])
             throw HTTPErrorResponse.unavailable("event queue unavailable, retry later")
         }
