@@ -14,6 +14,8 @@ public struct CairnSettings: Sendable {
     public var apiPort: Int
     /// Port of the `/metrics` listener for roles without HTTP of their own; none when unset.
     public var metricsPort: Int?
+    /// Publishing connections `cairn ingest` spreads its requests over.
+    public var ingestPublishers: Int
     /// Address the HTTP roles listen on.
     public var httpHost: String
     public var logLevel: Logger.Level
@@ -27,6 +29,7 @@ public struct CairnSettings: Sendable {
         "CAIRN_API_PORT": "8080",
         "CAIRN_HTTP_HOST": "127.0.0.1",
         "CAIRN_METRICS_PORT": "",
+        "CAIRN_INGEST_PUBLISHERS": "2",
         "LOG_LEVEL": "info",
     ]
 
@@ -60,6 +63,10 @@ public struct CairnSettings: Sendable {
         ingestPort = try port("CAIRN_INGEST_PORT")
         apiPort = try port("CAIRN_API_PORT")
         httpHost = value("CAIRN_HTTP_HOST")
+        guard let publishers = Int(value("CAIRN_INGEST_PUBLISHERS")), (1...16).contains(publishers) else {
+            throw SettingsError(variable: "CAIRN_INGEST_PUBLISHERS", message: "must be a number of connections from 1 to 16")
+        }
+        ingestPublishers = publishers
         metricsPort = environment["CAIRN_METRICS_PORT"].flatMap { $0.isEmpty ? nil : $0 } == nil ? nil : try port("CAIRN_METRICS_PORT")
         guard let level = Logger.Level(rawValue: value("LOG_LEVEL").lowercased()) else {
             throw SettingsError(variable: "LOG_LEVEL", message: "must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")

@@ -73,7 +73,7 @@ public struct PipelineBenchmark: Sendable {
                     messageId: "publish-\(runID)-\(index)", type: .track, event: "Report Exported",
                     accountId: "bench-\(index % accounts)", userId: "user-\(index % (accounts * 5))", timestamp: Date(),
                     receivedAt: Date(), properties: ["plan": "pro", "seats": 25])
-                return AMQPMessage(exchange: CairnTopology.events, routingKey: event.accountId, body: event.encoded(), messageID: event.messageId)
+                return AMQPMessage(exchange: CairnTopology.events, routingKey: event.routingKey, body: event.encoded(), messageID: event.messageId)
             }
             try await publisher.declare(CairnTopology.core)  // waits for the connection
             let clock = ContinuousClock()
@@ -146,7 +146,7 @@ public struct PipelineBenchmark: Sendable {
             group.addTask { try await OutboxRelay(store: store, connection: workerConnection, logger: logger).run() }
             group.addTask { try await EventWorker(store: store, connection: workerConnection, logger: logger).run() }
             let messages = sample.map {
-                AMQPMessage(exchange: CairnTopology.events, routingKey: $0.accountId, body: $0.encoded(), messageID: $0.messageId)
+                AMQPMessage(exchange: CairnTopology.events, routingKey: $0.routingKey, body: $0.encoded(), messageID: $0.messageId)
             }
             let pattern = "bench-\(runID)-%"
             let clock = ContinuousClock()

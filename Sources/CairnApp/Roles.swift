@@ -40,8 +40,17 @@ public func buildServiceGroup(
         var configuration = IngestConfiguration(writeKeys: settings.writeKeys)
         configuration.host = settings.httpHost
         configuration.port = settings.ingestPort
+        // The role's own connection is the first publisher; more spread concurrent requests over more threads.
+        let extra = (1..<settings.ingestPublishers).map { index in
+            var publisher = amqpConfiguration
+            publisher.connectionName += " publisher \(index + 1)"
+            return AMQPConnection(configuration: publisher, topology: CairnTopology.core, logger: logger)
+        }
+        services.insert(contentsOf: extra as [any Service], at: 2)
         services.append(
-            buildIngestApplication(configuration: configuration, connection: connection, metrics: metrics, logger: logger))
+            buildIngestApplication(
+                configuration: configuration, publishers: PublisherPool([connection] + extra), metrics: metrics,
+                logger: logger))
     }
     if roles.contains(.api) {
         var configuration = APIConfiguration(tokens: settings.apiTokens)

@@ -113,7 +113,7 @@ public final class CairnProducer: Service, Sendable {
                 try await connection.publish(
                     batch.map {
                         var message = AMQPMessage(
-                            exchange: CairnTopology.events, routingKey: $0.accountId, body: $0.encoded(), messageID: $0.messageId)
+                            exchange: CairnTopology.events, routingKey: $0.routingKey, body: $0.encoded(), messageID: $0.messageId)
                         message.mandatory = true
                         return message
                     })
@@ -179,7 +179,7 @@ public enum CairnProducerError: Error, Sendable, Hashable {
 extension AccountEvent {
     /// A `track` event with a new `messageId`, happening now unless `at` says otherwise.
     public static func track(
-        _ name: String, accountId: String, userId: String? = nil, properties: [String: JSONValue] = [:], at: Date = Date()
+        _ name: String, accountId: String?, userId: String? = nil, properties: [String: JSONValue] = [:], at: Date = Date()
     ) -> AccountEvent {
         AccountEvent(
             messageId: UUID().uuidString.lowercased(), type: .track, event: name, accountId: accountId, userId: userId,

@@ -10,7 +10,9 @@ public struct AccountEvent: Sendable, Hashable, Codable {
     public var type: Kind
     /// The event name; required for `track`.
     public var event: String?
-    public var accountId: String
+    /// The account; nil when the sender did not know it and named a user instead. A worker resolves such an
+    /// event through the user → account mapping that `identify` and `group` calls teach (see docs/publishing.md).
+    public var accountId: String?
     public var userId: String?
     public var timestamp: Date
     public var receivedAt: Date?
@@ -19,7 +21,7 @@ public struct AccountEvent: Sendable, Hashable, Codable {
     public var context: [String: JSONValue]
 
     public init(
-        messageId: String, type: Kind, event: String? = nil, accountId: String, userId: String? = nil,
+        messageId: String, type: Kind, event: String? = nil, accountId: String?, userId: String? = nil,
         timestamp: Date, receivedAt: Date? = nil, properties: [String: JSONValue] = [:],
         traits: [String: JSONValue] = [:], context: [String: JSONValue] = [:]
     ) {
@@ -63,8 +65,11 @@ public struct AccountEvent: Sendable, Hashable, Codable {
         if let event, event.isEmpty {
             throw EventError(.invalidField, field: "event", "event must not be empty")
         }
-        let accountId = try Self.identifier(object, "accountId", required: true)!
+        let accountId = try Self.identifier(object, "accountId", required: false)
         let userId = try Self.identifier(object, "userId", required: false)
+        guard accountId != nil || userId != nil else {
+            throw EventError(.missingField, field: "accountId", "accountId is required (or a userId whose account Cairn learns)")
+        }
         let timestamp = try Self.date(object, "timestamp", required: true)!
         let receivedAt = try Self.date(object, "receivedAt", required: false)
         self.init(
@@ -119,13 +124,23 @@ public struct AccountEvent: Sendable, Hashable, Codable {
     /// milliseconds).
     public func encoded() -> [UInt8] {
         var object: [String: JSONValue] = [
-            "messageId": .string(messageId), "type": .string(type.rawValue), "accountId": .string(accountId),
+            "messageId": .string(messageId), "type": .string(type.rawValue),
             "timestamp": .string(Timestamp.format(timestamp)), "properties": .object(properties),
             "traits": .object(traits), "context": .object(context),
         ]
         if let event { object["event"] = .string(event) }
+        if let accountId { object["accountId"] = .string(accountId) }
         if let userId { object["userId"] = .string(userId) }
         if let receivedAt { object["receivedAt"] = .string(Timestamp.format(receivedAt)) }
         return JSONValue.object(object).serialized()
+    }
+
+    /// The routing key on `cairn.events`: the account, or `unresolved` while only the user is known.
+    public var routingKey: String { accountId ?? "unresolved" }
+
+    /// The user → account link this event teaches: an `identify` or `group` call that names both.
+    public var accountLink: (userId: String, accountId: String)? {
+        guard type != .track, let userId, let accountId else { return nil }
+        return (userId, accountId)
     }
 }

@@ -20,8 +20,9 @@ public enum SegmentMessage {
         let properties = try optionalObject(object, "properties")
         let traits = try optionalObject(object, "traits")
         let context = try optionalObject(object, "context")
-        let anonymousId = try optionalString(object, "anonymousId")
-        let userId = try optionalString(object, "userId") ?? anonymousId
+        // An empty id is no id (as Segment treats it).
+        let anonymousId = try optionalString(object, "anonymousId").flatMap { $0.isEmpty ? nil : $0 }
+        let userId = try optionalString(object, "userId").flatMap { $0.isEmpty ? nil : $0 } ?? anonymousId
 
         let kind: AccountEvent.Kind
         var event: String?
@@ -47,11 +48,15 @@ public enum SegmentMessage {
             kind == .group ? groupId : nil, context["groupId"]?.stringValue, properties["accountId"]?.stringValue,
             properties["groupId"]?.stringValue, traits["accountId"]?.stringValue, groupId,
         ]
+        // Without an account, the user's learned account is used (a worker resolves it; see docs/publishing.md).
         let accountId = candidates.compactMap { $0 }.first { !$0.isEmpty }
-        guard let accountId else {
+        if kind == .group, accountId == nil {
+            throw EventError(.missingField, field: "groupId", "group needs groupId")
+        }
+        guard accountId != nil || userId != nil else {
             throw EventError(
                 .missingField, field: "groupId",
-                "cannot tell which account this is: set context.groupId, properties.accountId or (for group) groupId")
+                "cannot tell which account this is: set context.groupId or properties.accountId, or a userId")
         }
         guard userId != nil || kind == .track else {
             throw EventError(.missingField, field: "userId", "\(typeName) needs userId or anonymousId")
@@ -62,7 +67,7 @@ public enum SegmentMessage {
         object["messageId"] = .string(messageId.flatMap { $0.isEmpty ? nil : $0 } ?? makeID())
         object["type"] = .string(kind.rawValue)
         if let event { object["event"] = .string(event) }
-        object["accountId"] = .string(accountId)
+        object["accountId"] = accountId.map(JSONValue.string) ?? .null
         if let userId { object["userId"] = .string(userId) }
         object["timestamp"] = .string(Timestamp.format(try correctedTimestamp(object, receivedAt: receivedAt)))
         object["receivedAt"] = .string(Timestamp.format(receivedAt))

@@ -12,16 +12,16 @@ import NIOCore
 /// `cairn ingest`: the Segment-compatible HTTP API. Answers 200 only after the broker confirmed every event of
 /// the request; 503 with `Retry-After` while the broker is away.
 public func buildIngestApplication(
-    configuration: IngestConfiguration, connection: AMQPConnection, metrics: PrometheusCollectorRegistry, logger: Logger
+    configuration: IngestConfiguration, publishers: PublisherPool, metrics: PrometheusCollectorRegistry, logger: Logger
 ) -> some ApplicationProtocol {
     let router = Router()
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: JSONErrorMiddleware())
     router.addMetricsRoute(metrics)
-    let handler = IngestHandler(writeKeys: configuration.writeKeys, connection: connection)
+    let handler = IngestHandler(writeKeys: configuration.writeKeys, publishers: publishers)
     router.get("/healthz") { _, _ in try jsonResponse(["status": "ok"]) }
     router.get("/readyz") { _, _ in
-        guard connection.isConnected else { throw HTTPErrorResponse.unavailable("broker not connected") }
+        guard publishers.isConnected else { throw HTTPErrorResponse.unavailable("broker not connected") }
         return try jsonResponse(["status": "ready"])
     }
     for type in ["track", "identify", "group", "page", "screen"] {
@@ -39,7 +39,7 @@ public func buildIngestApplication(
 
 struct IngestHandler: Sendable {
     let writeKeys: [String: String]
-    let connection: AMQPConnection
+    let publishers: PublisherPool
 
     /// - Parameter type: the call type, or nil for `/v1/batch`.
     func handle(_ request: Request, context: some RequestContext, type: String?) async throws -> Response {
@@ -96,13 +96,13 @@ struct IngestHandler: Sendable {
 
         // Mandatory: an event no queue takes fails the request (503) instead of being confirmed into nowhere.
         let messages = accepted.map { event, body in
-            var message = AMQPMessage(exchange: CairnTopology.events, routingKey: event.accountId, body: body, messageID: event.messageId)
+            var message = AMQPMessage(exchange: CairnTopology.events, routingKey: event.routingKey, body: body, messageID: event.messageId)
             message.mandatory = true
             return message
         } + rejected.map { $0.deadLetter(source: source) }
         do {
             let started = ContinuousClock.now
-            try await connection.publish(messages)
+            try await publishers.publish(messages)
             Timer(label: "cairn_ingest_publish_seconds").record(duration: ContinuousClock.now - started)
         } catch let error as AMQPError {
             context.logger.warning("publish failed; answering 503", metadata: ["error": "\(error)"])

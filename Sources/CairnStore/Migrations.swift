@@ -14,7 +14,7 @@ struct Migration: Sendable {
 }
 
 extension Migration {
-    static let all: [Migration] = [walkingSkeleton]
+    static let all: [Migration] = [walkingSkeleton, learnedAccounts]
 
     static let walkingSkeleton = Migration(
         version: 1, name: "walking skeleton",
@@ -125,5 +125,30 @@ extension Migration {
             -- At most one open play per account and playbook.
             CREATE UNIQUE INDEX tasks_one_open ON tasks (account_id, playbook) WHERE status IN ('open', 'acknowledged');
             CREATE INDEX tasks_assignee ON tasks (assignee_kind, assignee_id, status)
+            """)
+}
+
+extension Migration {
+    static let learnedAccounts = Migration(
+        version: 2, name: "learned user accounts",
+        sql: """
+            -- Which account a user belongs to, taught by identify and group calls; the latest one wins.
+            CREATE TABLE user_accounts (
+                user_id text PRIMARY KEY,
+                account_id text NOT NULL,
+                learned_at timestamptz NOT NULL,
+                updated_at timestamptz NOT NULL DEFAULT now()
+            );
+
+            -- Events that named only a user whose account is not known yet, kept until a mapping arrives and then
+            -- applied in the transaction that learns it.
+            CREATE TABLE pending_events (
+                message_id text PRIMARY KEY,
+                user_id text NOT NULL,
+                occurred_at timestamptz NOT NULL,
+                payload text NOT NULL,
+                parked_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE INDEX pending_events_user ON pending_events (user_id)
             """)
 }

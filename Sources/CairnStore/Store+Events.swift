@@ -11,6 +11,10 @@ public struct BatchOutcome: Sendable, Hashable {
     public var duplicates: Int
     /// Signals written to the outbox.
     public var signals: Int
+    /// Events parked until their user's account is known.
+    public var parked = 0
+    /// Parked events applied because this batch taught their user's account.
+    public var released = 0
 }
 
 extension Store {
@@ -23,13 +27,19 @@ extension Store {
     public func apply(_ batch: [AccountEvent], logger: Logger) async throws -> BatchOutcome {
         var unique: [String: AccountEvent] = [:]
         for event in batch where unique[event.messageId] == nil { unique[event.messageId] = event }
-        let events = unique.values.sorted { $0.messageId < $1.messageId }
-        guard !events.isEmpty else { return BatchOutcome(applied: 0, duplicates: batch.count, signals: 0) }
+        guard !unique.isEmpty else { return BatchOutcome(applied: 0, duplicates: batch.count, signals: 0) }
 
         return try await client.withTransaction(logger: logger) { connection in
+            let resolution = try await resolveAccounts(Array(unique.values), on: connection, logger: logger)
+            let events = resolution.events.sorted { $0.messageId < $1.messageId }
             let fresh = try await logNew(events, on: connection, logger: logger)
-            guard !fresh.isEmpty else { return BatchOutcome(applied: 0, duplicates: batch.count, signals: 0) }
-            let byAccount = Dictionary(grouping: fresh, by: \.accountId)
+            // Parked events are not applied yet; released ones were counted when they arrived.
+            let duplicates = max(0, batch.count - resolution.parked - (fresh.count - resolution.released))
+            guard !fresh.isEmpty else {
+                return BatchOutcome(
+                    applied: 0, duplicates: duplicates, signals: 0, parked: resolution.parked, released: resolution.released)
+            }
+            let byAccount = Dictionary(grouping: fresh, by: \.resolvedAccount)
             let accountIDs = byAccount.keys.sorted()
             let states = try await lockAccounts(accountIDs, on: connection, logger: logger)
             try await countUsers(fresh, on: connection, logger: logger)
@@ -53,7 +63,9 @@ extension Store {
             try await save(outcomes.map(\.state), on: connection, logger: logger)
             let signals = outcomes.flatMap(\.signals)
             try await enqueue(signals, on: connection, logger: logger)
-            return BatchOutcome(applied: fresh.count, duplicates: batch.count - fresh.count, signals: signals.count)
+            return BatchOutcome(
+                applied: fresh.count, duplicates: duplicates, signals: signals.count, parked: resolution.parked,
+                released: resolution.released)
         }
     }
 
@@ -64,7 +76,7 @@ extension Store {
             """
             INSERT INTO events (message_id, account_id, user_id, type, name, occurred_at, payload)
             SELECT m, a, NULLIF(u, ''), t, NULLIF(n, ''), o, p::jsonb
-            FROM unnest(\(events.map(\.messageId)), \(events.map(\.accountId)), \(events.map { $0.userId.orEmpty }),
+            FROM unnest(\(events.map(\.messageId)), \(events.map(\.resolvedAccount)), \(events.map { $0.userId.orEmpty }),
                         \(events.map(\.type.rawValue)), \(events.map { $0.event.orEmpty }), \(events.map(\.timestamp)),
                         \(payloads)) AS x(m, a, u, t, n, o, p)
             ORDER BY m
@@ -127,7 +139,7 @@ extension Store {
         var users: [UserKey: Seen] = [:]
         for event in events {
             guard let userId = event.userId else { continue }
-            let key = UserKey(account: event.accountId, user: userId)
+            let key = UserKey(account: event.resolvedAccount, user: userId)
             var seen = users[key] ?? Seen(first: event.timestamp, last: event.timestamp, count: 0)
             seen.first = min(seen.first, event.timestamp)
             seen.last = max(seen.last, event.timestamp)
@@ -165,7 +177,7 @@ extension Store {
     private func countActivity(_ events: [AccountEvent], on connection: PostgresConnection, logger: Logger) async throws {
         var counts: [String: Int] = [:]  // "account\u{0}day" → events, day as days since 1970
         for event in events where event.isProductUsage {
-            counts["\(event.accountId)\u{0}\(Self.epochDay(event.timestamp))", default: 0] += 1
+            counts["\(event.resolvedAccount)\u{0}\(Self.epochDay(event.timestamp))", default: 0] += 1
         }
         guard !counts.isEmpty else { return }
         let keys = counts.keys.sorted()

@@ -34,10 +34,13 @@ public struct EventWorker: Service {
                 Counter(label: "cairn_worker_events_applied_total").increment(by: outcome.applied)
                 Counter(label: "cairn_worker_events_duplicate_total").increment(by: outcome.duplicates)
                 Counter(label: "cairn_worker_signals_total").increment(by: outcome.signals)
+                Counter(label: "cairn_worker_events_parked_total").increment(by: outcome.parked)
+                Counter(label: "cairn_worker_events_released_total").increment(by: outcome.released)
                 logger.debug(
                     "batch committed",
                     metadata: ["cairn.applied": "\(outcome.applied)", "cairn.duplicates": "\(outcome.duplicates)",
-                               "cairn.signals": "\(outcome.signals)"])
+                               "cairn.signals": "\(outcome.signals)", "cairn.parked": "\(outcome.parked)",
+                               "cairn.released": "\(outcome.released)"])
             },
             // Only a refusal of the data itself isolates and dead-letters a message; any other failure (database
             // away, schema not migrated yet, deadlock) is retried, so no good event is ever discarded.

@@ -24,6 +24,16 @@ struct AccountEventTests {
         #expect(try AccountEvent.parse(event.encoded()) == event)
     }
 
+    @Test("An event may name only its user; it round-trips without an account")
+    func userOnlyEventParses() throws {
+        let text = #"{"messageId":"m2","type":"track","event":"x","userId":"u1","timestamp":"2026-11-23T08:00:00Z"}"#
+        let event = try AccountEvent.parse(Array(text.utf8))
+        #expect(event.accountId == nil)
+        #expect(event.routingKey == "unresolved")
+        #expect(try AccountEvent.parse(event.encoded()) == event)
+        #expect(!String(decoding: event.encoded(), as: UTF8.self).contains("accountId"))
+    }
+
     @Test(
         "Bad events are refused, naming the field",
         arguments: [

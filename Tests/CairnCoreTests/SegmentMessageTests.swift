@@ -17,11 +17,25 @@ struct SegmentMessageTests {
         #expect(try translate(["userId": "u", "groupId": "a3"], type: "group").accountId == "a3")
     }
 
-    @Test("An event without an account is refused with a reason")
-    func unresolvedAccountIsRefused() {
+    @Test("An event naming only a user travels without an account, routed as unresolved")
+    func userOnlyEventIsLeftForTheWorker() throws {
+        let event = try translate(["event": "x", "userId": "u"])
+        #expect(event.accountId == nil)
+        #expect(event.routingKey == "unresolved")
+        let identify = try translate(["userId": "u", "traits": ["accountId": "acme"]], type: "identify")
+        #expect(identify.accountLink?.userId == "u")
+        #expect(identify.accountLink?.accountId == "acme")
+        #expect(event.accountLink == nil)
+    }
+
+    @Test("An event with neither account nor user, or a group call without groupId, is refused with a reason")
+    func unresolvableEventIsRefused() {
         #expect(throws: EventError(.missingField, field: "groupId",
-            "cannot tell which account this is: set context.groupId, properties.accountId or (for group) groupId")) {
-            try translate(["event": "x", "userId": "u"])
+            "cannot tell which account this is: set context.groupId or properties.accountId, or a userId")) {
+            try translate(["event": "x", "anonymousId": ""])
+        }
+        #expect(throws: EventError(.missingField, field: "groupId", "group needs groupId")) {
+            try translate(["userId": "u"], type: "group")
         }
     }
 

@@ -39,7 +39,7 @@ struct IngestTests {
         BadInput(name: "wrong type for properties", path: "/v1/track", body: json(#"{"event":"x","context":{"groupId":"a"},"properties":"p"}"#), status: 400, code: "invalid_field"),
         BadInput(name: "bad timestamp", path: "/v1/track", body: json(#"{"event":"x","context":{"groupId":"a"},"timestamp":"soon"}"#), status: 400, code: "invalid_field"),
         BadInput(name: "missing event name", path: "/v1/track", body: json(#"{"context":{"groupId":"a"}}"#), status: 400, code: "missing_field"),
-        BadInput(name: "no account", path: "/v1/track", body: json(#"{"event":"x","userId":"u"}"#), status: 400, code: "missing_field"),
+        BadInput(name: "neither account nor user", path: "/v1/track", body: json(#"{"event":"x"}"#), status: 400, code: "missing_field"),
         BadInput(name: "unknown type in a batch", path: "/v1/batch", body: json(#"{"batch":[{"type":"alias","userId":"u","context":{"groupId":"a"}}]}"#), status: 400, code: "invalid_field"),
         BadInput(name: "batch that is not an array", path: "/v1/batch", body: json(#"{"batch":{"type":"track"}}"#), status: 400, code: "invalid_field"),
         BadInput(name: "empty batch", path: "/v1/batch", body: json(#"{"batch":[]}"#), status: 400, code: "invalid_field"),
@@ -239,31 +239,34 @@ struct IngestBatchTests {
         let batch = #"""
             {"batch":[
               {"type":"track","messageId":"ok-1","event":"invoice.paid","context":{"groupId":"acme"}},
-              {"type":"track","messageId":"no-account","event":"invoice.paid","userId":"u"},
+              {"type":"track","messageId":"no-account","event":"invoice.paid"},
               {"type":"track","messageId":"bad-type","event":7,"context":{"groupId":"acme"}},
-              {"type":"track","messageId":"ok-2","event":"invoice.overdue","properties":{"accountId":"acme","daysOverdue":12}}
+              {"type":"track","messageId":"ok-2","event":"invoice.overdue","properties":{"accountId":"acme","daysOverdue":12}},
+              {"type":"track","messageId":"user-only","event":"Report Exported","userId":"u-9"}
             ]}
             """#
         let response = try await http(port: port, path: "/v1/batch", body: json(batch), headers: ["Authorization": basicAuth("k1")])
         #expect(response.status == 200)
         let body = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
-        #expect(body?["messageIds"] as? [String] == ["ok-1", "ok-2"])
+        #expect(body?["messageIds"] as? [String] == ["ok-1", "ok-2", "user-only"])
         let rejected = body?["rejected"] as? [[String: Any]] ?? []
         #expect(rejected.map { $0["index"] as? Int } == [1, 2])
         #expect(rejected.map { $0["code"] as? String } == ["missing_field", "invalid_field"])
 
         let (queued, dead) = try await environment.withAMQP { connection in
-            (await connection.peek(queue: CairnTopology.eventsWork, count: 2, timeout: .seconds(5)),
+            (await connection.peek(queue: CairnTopology.eventsWork, count: 3, timeout: .seconds(5)),
              await connection.peek(queue: CairnTopology.deadEvents, count: 2, timeout: .seconds(5)))
         }
-        #expect(queued.compactMap(\.messageID) == ["ok-1", "ok-2"])
+        #expect(queued.compactMap(\.messageID) == ["ok-1", "ok-2", "user-only"])
+        // A message naming only its user is queued for a worker to resolve through the learned mapping.
+        #expect(queued.last?.routingKey == "unresolved")
         #expect(dead.compactMap(\.messageID) == ["no-account", "bad-type"])
         #expect(dead.allSatisfy { $0.headers["x-cairn-source"] == "billing" })
         #expect(dead.first?.headers["x-cairn-error"]?.contains("cannot tell which account") == true)
         #expect(dead.last?.headers["x-cairn-error"]?.hasPrefix("invalid_field") == true)
 
         let metrics = String(decoding: try await http(port: port, path: "/metrics").body, as: UTF8.self)
-        #expect(metrics.contains(#"cairn_ingest_events_accepted_total{source="billing"} 2"#), "\(metrics)")
+        #expect(metrics.contains(#"cairn_ingest_events_accepted_total{source="billing"} 3"#), "\(metrics)")
         #expect(metrics.contains(#"cairn_ingest_events_dead_lettered_total{code="missing_field"} 1"#))
         #expect(metrics.contains("cairn_ingest_publish_seconds_bucket"))
         #expect(await ingest.terminate() == 0)

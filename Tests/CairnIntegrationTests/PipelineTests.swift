@@ -215,7 +215,7 @@ extension AccountEvent {
     }
 
     var message: AMQPMessage {
-        AMQPMessage(exchange: CairnTopology.events, routingKey: accountId, body: encoded(), messageID: messageId)
+        AMQPMessage(exchange: CairnTopology.events, routingKey: routingKey, body: encoded(), messageID: messageId)
     }
 }
 
