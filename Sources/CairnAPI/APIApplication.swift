@@ -84,7 +84,8 @@ struct AccountDetail: Encodable {
     let openTasks: [TaskSummary]
 
     enum CodingKeys: String, CodingKey {
-        case accountId, name, segment, stage, stageEnteredAt, csmId, eventCount, lastEventAt, health, milestones, openTasks
+        case accountId, name, segment, stage, stageEnteredAt, csmId, eventCount, lastEventAt, health, atRisk, milestones
+        case stageHistory, tracks, timeToValueDays, openTasks
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -98,16 +99,13 @@ struct AccountDetail: Encodable {
         try container.encode(account.eventCount, forKey: .eventCount)
         try container.encode(account.lastEventAt, forKey: .lastEventAt)
         try container.encode(account.health, forKey: .health)
-        try container.encode(
-            account.milestones.sorted { $0.value < $1.value }.map { MilestoneEntry(name: $0.key, reachedAt: $0.value) },
-            forKey: .milestones)
+        try container.encode(account.atRisk, forKey: .atRisk)
+        try container.encode(account.milestones, forKey: .milestones)
+        try container.encode(account.stageHistory, forKey: .stageHistory)
+        try container.encode(account.tracks, forKey: .tracks)
+        try container.encode(account.timeToValueDays, forKey: .timeToValueDays)
         try container.encode(openTasks, forKey: .openTasks)
     }
-}
-
-struct MilestoneEntry: Encodable {
-    let name: String
-    let reachedAt: Date
 }
 
 /// Requires `Authorization: Bearer <token>` with one of the configured tokens.

@@ -25,6 +25,18 @@ public struct EngineConfiguration: Sendable, Hashable {
         self.eventNames = eventNames
     }
 
+    /// The canonical name of a track event, after the configured mapping.
+    public func canonicalName(_ event: AccountEvent) -> String? {
+        guard event.type == .track, let name = event.event else { return nil }
+        return eventNames[name] ?? name
+    }
+
+    /// Product usage, as opposed to a canonical business event: anything tracked outside the vocabulary.
+    public func isProductUsage(_ event: AccountEvent) -> Bool {
+        guard let name = canonicalName(event) else { return false }
+        return !CanonicalEvent.all.contains(name)
+    }
+
     /// The segment of an account with these attributes.
     public func segment(for attributes: SegmentAttributes) -> Segment {
         segments.first { $0.rule.matches(attributes) } ?? segments[segments.count - 1]
@@ -180,9 +192,10 @@ extension EngineConfiguration {
         segments: [
             Segment(
                 name: "enterprise", touch: .high, pool: "enterprise", rule: SegmentRule(minARR: 150_000),
+                // High touch: the people (key users active, champion and sponsor in place) weigh most.
                 weights: [
-                    "usage": 0.20, "adoption": 0.10, "licenses": 0.10, "support": 0.10, "sentiment": 0.10,
-                    "billing": 0.05, "engagement": 0.10, "relationship": 0.20, "maturity": 0.05,
+                    "usage": 0.30, "adoption": 0.10, "licenses": 0.10, "support": 0.05, "sentiment": 0.05,
+                    "billing": 0.05, "engagement": 0.03, "relationship": 0.30, "maturity": 0.02,
                 ]),
             Segment(
                 name: "mid-market", touch: .pooled, pool: "mid-market", rule: SegmentRule(minARR: 30_000),

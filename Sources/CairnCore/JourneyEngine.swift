@@ -2,125 +2,324 @@ public import Foundation
 
 /// The pure journey and health engine: state + facts + evaluation time → new state + signals. No I/O.
 ///
-/// This is the walking skeleton's first model: stage from milestones, health from recent product usage. The
-/// per-segment journeys and the full health model build on the same shape.
+/// Events are merged into `AccountFacts`, which do not depend on arrival order or duplicates. Everything else
+/// (segment, stage history, milestones, health) is recomputed from the facts at the evaluation time. Signals
+/// carry ids derived from the fact that caused them and are raised once per id, so the same facts raise the
+/// same signals whatever order they arrived in; only health signals depend on when the evaluation ran, as
+/// they must (silence is a fact only once time has passed).
 public enum JourneyEngine {
     public struct Outcome: Sendable, Hashable {
         public var state: AccountState
         public var signals: [Signal]
     }
 
-    /// Days of usage the health score looks back over.
-    public static let usageWindowDays = 14
-    /// Active days in the window that count as full usage.
-    public static let fullUsageDays = 10
+    /// What the engine needs besides the account's own state and new events.
+    public struct Context: Sendable, Hashable {
+        /// Product usage per day, at least the usage window before `now`.
+        public var activity: [ActivityDay]
+        /// The account's people with a role or who left.
+        public var people: [Person]
+        /// Distinct users active in the last 30 days.
+        public var activeUsers: Int
 
-    /// Merges `events` into `state` and re-evaluates stage and health at `now`.
-    /// - Parameter activity: the account's usage per day, including these events.
+        public init(activity: [ActivityDay] = [], people: [Person] = [], activeUsers: Int = 0) {
+            self.activity = activity
+            self.people = people
+            self.activeUsers = activeUsers
+        }
+    }
+
+    /// Merges `events` into `state` and re-evaluates everything at `now`.
     public static func apply(
-        _ events: [AccountEvent], to state: AccountState, activity: [ActivityDay], now: Date
+        _ events: [AccountEvent], to state: AccountState, context: Context, now: Date,
+        configuration: EngineConfiguration = .standard
     ) -> Outcome {
         var next = state
         var signals: [Signal] = []
-        let ordered = events.sorted { ($0.timestamp, $0.messageId) < ($1.timestamp, $1.messageId) }
-        for event in ordered {
-            merge(event, into: &next, signals: &signals)
+        for event in events {
+            next.eventCount += 1
+            next.firstEventAt = min(next.firstEventAt ?? event.timestamp, event.timestamp)
+            next.lastEventAt = max(next.lastEventAt ?? event.timestamp, event.timestamp)
+            let name = event.event.map { configuration.eventNames[$0] ?? $0 }
+            next.facts.merge(event, canonical: name)
+            signals += eventSignals(event, canonical: name, accountId: state.accountId, people: context.people, configuration)
         }
+        evaluate(&next, context: context, now: now, configuration: configuration, signals: &signals)
+        // Each signal once: the ids already raised are kept in the facts.
+        var fresh: [Signal] = []
+        for signal in signals where next.facts.raised[signal.signalId] == nil {
+            next.facts.raised[signal.signalId] = signal.at
+            fresh.append(signal)
+        }
+        next.facts.prune(now: now)
+        return Outcome(state: next, signals: fresh.sorted { ($0.at, $0.signalId) < ($1.at, $1.signalId) })
+    }
 
-        let (stage, enteredAt) = stage(of: next)
-        if stage != state.stage {
+    /// Re-evaluates without new events: what the passing of time alone changes (silence, SLAs, renewal windows).
+    public static func reevaluate(
+        _ state: AccountState, context: Context, now: Date, configuration: EngineConfiguration = .standard
+    ) -> Outcome {
+        apply([], to: state, context: context, now: now, configuration: configuration)
+    }
+
+    // MARK: - Signals from single events
+
+    private static func eventSignals(
+        _ event: AccountEvent, canonical name: String?, accountId: String, people: [Person],
+        _ configuration: EngineConfiguration
+    ) -> [Signal] {
+        guard event.type == .track, let name else { return [] }
+        func signal(_ kind: String, _ data: [String: JSONValue]) -> Signal {
+            var data = data
+            if let userId = event.userId { data["userId"] = .string(userId) }
+            return Signal(signalId: "\(kind)/\(event.messageId)", kind: kind, accountId: accountId, at: event.timestamp, data: data)
+        }
+        let properties = event.properties
+        switch name {
+        case CanonicalEvent.contactRoleChanged:
+            return [signal(SignalKind.contactRoleChanged, properties["role"].map { ["role": $0] } ?? [:])]
+        case CanonicalEvent.npsSubmitted:
+            guard let score = properties["score"]?.doubleValue, Int(score) <= configuration.thresholds.npsDetractorMax else { return [] }
+            return [signal(SignalKind.npsDetractor, ["score": .number(score)])]
+        case CanonicalEvent.ticketEscalated:
+            return [signal(SignalKind.ticketEscalated, properties["priority"].map { ["priority": $0] } ?? [:])]
+        case CanonicalEvent.invoiceOverdue:
+            return [signal(SignalKind.invoiceOverdue, ["daysOverdue": properties["daysOverdue"] ?? .number(1)])]
+        default:
+            return []
+        }
+    }
+
+    // MARK: - Evaluation
+
+    private static func evaluate(
+        _ state: inout AccountState, context: Context, now: Date, configuration: EngineConfiguration, signals: inout [Signal]
+    ) {
+        let id = state.accountId
+        let facts = state.facts
+        let segment = configuration.segment(for: facts.segmentAttributes)
+        state.segment = segment.name
+
+        // Stage history, from the facts alone.
+        let history = stageHistory(facts, now: now)
+        for visit in history {
             signals.append(
                 Signal(
-                    signalId: "\(SignalKind.stageEntered)/\(state.accountId)/\(stage.rawValue)/\(enteredAt.map(Timestamp.format) ?? "-")",
-                    kind: SignalKind.stageEntered, accountId: state.accountId, at: enteredAt ?? now,
-                    data: ["stage": .string(stage.rawValue), "from": .string(state.stage.rawValue)]))
+                    signalId: "\(SignalKind.stageEntered)/\(id)/\(visit.stage.rawValue)/\(Timestamp.format(visit.enteredAt))",
+                    kind: SignalKind.stageEntered, accountId: id, at: visit.enteredAt,
+                    data: ["stage": .string(visit.stage.rawValue), "reason": .string(visit.reason)]))
         }
-        next.stage = stage
-        next.stageEnteredAt = enteredAt
+        state.stageHistory = history
+        state.stage = history.last?.stage ?? .awareness
+        state.stageEnteredAt = history.last?.enteredAt ?? state.firstEventAt
+        state.tracks = parallelTracks(facts, stage: state.stage)
 
-        let health = evaluateHealth(activity: activity, now: now, previous: state.health?.band)
-        if let previous = state.health?.band, previous != health.band {
+        // Milestones against their SLAs.
+        state.milestones = milestoneStatuses(facts, segment: segment.name, now: now, configuration: configuration)
+        for milestone in state.milestones {
+            if let reachedAt = milestone.reachedAt {
+                signals.append(
+                    Signal(
+                        signalId: "\(SignalKind.milestoneReached)/\(id)/\(milestone.name)", kind: SignalKind.milestoneReached,
+                        accountId: id, at: reachedAt,
+                        data: ["milestone": .string(milestone.name), "dueAt": .string(Timestamp.format(milestone.dueAt))]))
+            }
+            if milestone.status == .missed || milestone.status == .reachedLate {
+                signals.append(
+                    Signal(
+                        signalId: "\(SignalKind.milestoneMissed)/\(id)/\(milestone.name)", kind: SignalKind.milestoneMissed,
+                        accountId: id, at: milestone.dueAt,
+                        data: ["milestone": .string(milestone.name), "dueAt": .string(Timestamp.format(milestone.dueAt))]))
+            }
+        }
+        if let signed = facts.contractSignedAt, let firstUse = facts.milestones[Milestone.firstUse]?.first {
+            state.timeToValueDays = (max(firstUse, signed).timeIntervalSince(signed) / 86_400 * 10).rounded() / 10
+        } else {
+            state.timeToValueDays = nil
+        }
+
+        // Health.
+        let previous = state.health
+        let health = HealthModel.evaluate(
+            facts, stage: state.stage, context: context, segment: segment, now: now, previous: previous?.band,
+            configuration: configuration)
+        state.health = health
+        state.atRisk = health.band == .red && state.stage != .churned
+        let today = Timestamp.epochDay(now)
+        state.facts.scoreByDay[today] = health.score
+        if let previous, previous.band != health.band {
             signals.append(
                 Signal(
-                    signalId: "\(SignalKind.healthBandChanged)/\(state.accountId)/\(health.band.rawValue)/\(Timestamp.format(now))",
-                    kind: SignalKind.healthBandChanged, accountId: state.accountId, at: now,
+                    signalId: "\(SignalKind.healthBandChanged)/\(id)/\(health.band.rawValue)/\(Timestamp.format(now))",
+                    kind: SignalKind.healthBandChanged, accountId: id, at: now,
                     data: [
-                        "from": .string(previous.rawValue), "to": .string(health.band.rawValue),
-                        "score": .number(Double(health.score)),
-                        "reasons": .array(health.components.map { .string($0.reason) }),
+                        "from": .string(previous.band.rawValue), "to": .string(health.band.rawValue),
+                        "score": .number(Double(health.score)), "reasons": .array(health.reasons.map(JSONValue.string)),
                     ]))
         }
-        next.health = health
-        return Outcome(state: next, signals: signals)
-    }
-
-    private static func merge(_ event: AccountEvent, into state: inout AccountState, signals: inout [Signal]) {
-        state.eventCount += 1
-        state.firstEventAt = min(state.firstEventAt ?? event.timestamp, event.timestamp)
-        state.lastEventAt = max(state.lastEventAt ?? event.timestamp, event.timestamp)
-        if event.type == .group, let name = event.traits["name"]?.stringValue, event.timestamp >= (state.nameAt ?? .distantPast) {
-            state.name = name
-            state.nameAt = event.timestamp
-        }
-        guard event.type == .track, let name = event.event else { return }
-        if CanonicalEvent.milestoneStages[name] != nil {
-            state.milestones[name] = min(state.milestones[name] ?? event.timestamp, event.timestamp)
-        }
-        switch name {
-        case CanonicalEvent.csmAssigned:
-            if let csmId = event.properties["csmId"]?.stringValue, !csmId.isEmpty,
-                event.timestamp >= (state.csmAssignedAt ?? .distantPast)
-            {
-                state.csmId = csmId
-                state.csmAssignedAt = event.timestamp
-            }
-        case CanonicalEvent.contactRoleChanged:
-            var data: [String: JSONValue] = [:]
-            if let userId = event.userId { data["userId"] = .string(userId) }
-            if let role = event.properties["role"] { data["role"] = role }
+        let thresholds = configuration.thresholds
+        let recent = state.facts.scoreByDay.filter { $0.key >= today - thresholds.healthDropDays && $0.key < today }
+        if let peak = recent.values.max(), peak - health.score >= thresholds.healthDropPoints {
             signals.append(
                 Signal(
-                    signalId: "\(SignalKind.contactRoleChanged)/\(event.messageId)", kind: SignalKind.contactRoleChanged,
-                    accountId: state.accountId, at: event.timestamp, data: data))
-        default:
-            break
+                    signalId: "\(SignalKind.healthDropped)/\(id)/\(today)", kind: SignalKind.healthDropped, accountId: id,
+                    at: now,
+                    data: [
+                        "from": .number(Double(peak)), "to": .number(Double(health.score)),
+                        "days": .number(Double(thresholds.healthDropDays)), "reasons": .array(health.reasons.map(JSONValue.string)),
+                    ]))
+        }
+
+        // Licences.
+        if let purchased = facts.licensesPurchased?.value, purchased > 0, let assigned = facts.licensesAssigned?.value {
+            let utilisation = Double(assigned) / Double(purchased)
+            let data: [String: JSONValue] = [
+                "purchased": .number(Double(purchased)), "assigned": .number(Double(assigned)),
+                "utilization": .number((utilisation * 100).rounded() / 100),
+            ]
+            if utilisation >= thresholds.licenseHigh {
+                signals.append(
+                    Signal(
+                        signalId: "\(SignalKind.licenseUtilizationHigh)/\(id)/\(purchased)", kind: SignalKind.licenseUtilizationHigh,
+                        accountId: id, at: max(facts.licensesAssigned!.at, facts.licensesPurchased!.at), data: data))
+            } else if utilisation < thresholds.licenseLow, state.stage.rank >= JourneyStage.adoption.rank,
+                state.stage != .churned
+            {
+                signals.append(
+                    Signal(
+                        signalId: "\(SignalKind.licenseUnderused)/\(id)/\(purchased)", kind: SignalKind.licenseUnderused,
+                        accountId: id, at: max(facts.licensesAssigned!.at, facts.licensesPurchased!.at), data: data))
+            }
+        }
+
+        // Renewal windows and maturity anniversaries: raised once the evaluation time passes them.
+        if let renewal = facts.renewalDate?.value, state.stage != .churned {
+            for days in thresholds.renewalWindows {
+                // Raised once the window has opened, even when the evaluation comes later (a replay, a late
+                // batch), so the same facts raise the same windows.
+                let opens = renewal.addingTimeInterval(-Double(days) * 86_400)
+                guard now >= opens else { continue }
+                signals.append(
+                    Signal(
+                        signalId: "\(SignalKind.renewalWindowOpened)/\(id)/\(Timestamp.format(renewal))/\(days)",
+                        kind: SignalKind.renewalWindowOpened, accountId: id, at: opens,
+                        data: ["days": .number(Double(days)), "renewalDate": .string(Timestamp.format(renewal))]))
+            }
+        }
+        if let signed = facts.contractSignedAt, state.stage != .churned {
+            let tenure = Int(now.timeIntervalSince(signed) / (365.25 * 86_400))
+            for years in stride(from: thresholds.maturityYears, through: tenure, by: thresholds.maturityYears) {
+                signals.append(
+                    Signal(
+                        signalId: "\(SignalKind.maturityAnniversary)/\(id)/\(years)", kind: SignalKind.maturityAnniversary,
+                        accountId: id, at: signed.addingTimeInterval(Double(years) * 365.25 * 86_400),
+                        data: ["years": .number(Double(years))]))
+            }
+        }
+
+        // Champions who left, known from the people (the role may have been learned after the leaving).
+        for person in context.people where person.role == "champion" && !person.isPresent {
+            signals.append(
+                Signal(
+                    signalId: "\(SignalKind.championLeft)/\(id)/\(person.userId)",
+                    kind: SignalKind.championLeft, accountId: id, at: person.leftAt!,
+                    data: ["userId": .string(person.userId), "role": .string("champion")]))
         }
     }
 
-    /// The furthest stage whose milestone was reached, entered when that milestone was first reached. A churn
-    /// wins unless a renewal (or a first contract) was signed after it: a win-back. Milestones keep their first
-    /// time only, so a second `contract.signed` after a churn is not seen as a win-back yet.
-    static func stage(of state: AccountState) -> (JourneyStage, Date?) {
-        var best: (stage: JourneyStage, at: Date)?
-        for (name, at) in state.milestones {
+    // MARK: - Stages
+
+    /// The stage history the facts imply, oldest first. Milestones move the account forward (skipping stages
+    /// is fine); a new champion after onboarding sends it back to onboarding until training or onboarding
+    /// happens again; a churn ends it unless a renewal or new contract follows (a win-back).
+    static func stageHistory(_ facts: AccountFacts, now: Date) -> [StageVisit] {
+        enum Step { case milestone(String, JourneyStage), newChampion, reonboarded(String), churn, winBack(String) }
+        var steps: [(at: Date, order: Int, step: Step)] = []
+        for (name, occurrences) in facts.milestones {
             guard let stage = CanonicalEvent.milestoneStages[name] else { continue }
-            if let current = best, (current.stage.rank, at) >= (stage.rank, current.at) { continue }
-            best = (stage, at)
+            if stage == .churned {
+                steps.append((occurrences.first, 2, .churn))
+            } else {
+                steps.append((occurrences.first, 1, .milestone(name, stage)))
+            }
         }
-        if let churn = state.milestones[CanonicalEvent.contractChurned] {
-            let winBack = [CanonicalEvent.contractSigned, CanonicalEvent.renewalSigned]
-                .compactMap { state.milestones[$0] }.contains { $0 > churn }
-            if !winBack { return (.churned, churn) }
-            var withoutChurn = state
-            withoutChurn.milestones[CanonicalEvent.contractChurned] = nil
-            return stage(of: withoutChurn)
+        let churn = facts.milestones[CanonicalEvent.contractChurned]?.first
+        if let churn {
+            let winBacks = [CanonicalEvent.renewalSigned, CanonicalEvent.contractSigned]
+                .compactMap { name in facts.milestones[name].map { (name, $0.last) } }
+                .filter { $0.1 > churn }.sorted { ($0.1, $0.0) < ($1.1, $1.0) }
+            if let first = winBacks.first { steps.append((first.1, 3, .winBack(first.0))) }
         }
-        guard let best else { return (.awareness, state.firstEventAt) }
-        return (best.stage, best.at)
+        let onboarded = facts.milestones[CanonicalEvent.onboardingCompleted]?.first
+        for change in facts.championChanges where onboarded.map({ change > $0 }) ?? false {
+            steps.append((change, 4, .newChampion))
+            let after = [CanonicalEvent.trainingCompleted, CanonicalEvent.onboardingCompleted, CanonicalEvent.kickoffCompleted]
+                .compactMap { name in facts.milestones[name].map { (name, $0.last) } }
+                .filter { $0.1 > change }.sorted { ($0.1, $0.0) < ($1.1, $1.0) }
+            if let done = after.first { steps.append((done.1, 5, .reonboarded(done.0))) }
+        }
+        steps.sort { ($0.at, $0.order) < ($1.at, $1.order) }
+
+        var history: [StageVisit] = []
+        var furthest: JourneyStage?
+        var churned = false
+        // After a new champion the account is back in onboarding; milestones still count, but the stage waits
+        // for the re-onboarding (a training, onboarding or kickoff after the change).
+        var reonboarding = false
+        func enter(_ stage: JourneyStage, _ at: Date, _ reason: String) {
+            guard history.last?.stage != stage else { return }
+            if !history.isEmpty { history[history.count - 1].leftAt = at }
+            history.append(StageVisit(stage: stage, enteredAt: at, reason: reason))
+        }
+        for (at, _, step) in steps {
+            switch step {
+            case .milestone(let name, let stage):
+                guard !churned else { continue }
+                if furthest.map({ stage.rank > $0.rank }) ?? true { furthest = stage }
+                if !reonboarding, let furthest, history.last.map({ furthest.rank > $0.stage.rank }) ?? true {
+                    enter(furthest, at, name)
+                }
+            case .newChampion:
+                guard !churned else { continue }
+                reonboarding = true
+                enter(.onboarding, at, "new key contact: a new champion to onboard")
+            case .reonboarded(let name):
+                guard !churned, reonboarding, let furthest else { continue }
+                reonboarding = false
+                enter(furthest, at, "\(name) after the new key contact")
+            case .churn:
+                churned = true
+                reonboarding = false
+                enter(.churned, at, CanonicalEvent.contractChurned)
+            case .winBack(let name):
+                churned = false
+                furthest = .retention
+                enter(.retention, at, "\(name) after churn (win-back)")
+            }
+        }
+        return history
     }
 
-    /// Health from active days of product usage in the last `usageWindowDays`, with hysteresis between bands.
-    static func evaluateHealth(activity: [ActivityDay], now: Date, previous: HealthBand?) -> HealthScore {
-        let today = Timestamp.day(of: now)
-        let windowStart = today.addingTimeInterval(-Double(usageWindowDays - 1) * 86_400)
-        let activeDays = activity.filter { $0.events > 0 && $0.day >= windowStart && $0.day <= today }.count
-        let score = min(100, activeDays * 100 / fullUsageDays)
-        let band = HealthBands.standard.band(for: score, previous: previous)
-        let reason = "active on \(activeDays) of the last \(usageWindowDays) days (\(fullUsageDays) expected)"
-        return HealthScore(
-            score: score, band: band,
-            components: [HealthComponent(name: "usage", score: score, weight: 1, reason: reason)],
-            explanation: "Usage: \(reason).", evaluatedAt: now)
+    /// An expansion brings new seats and usually a new team to onboard, beside the main stage, until a training
+    /// after it.
+    static func parallelTracks(_ facts: AccountFacts, stage: JourneyStage) -> [ParallelTrack] {
+        guard stage != .churned, let expansion = facts.milestones[CanonicalEvent.expansionSigned]?.last else { return [] }
+        if let training = facts.milestones[CanonicalEvent.trainingCompleted]?.last, training > expansion { return [] }
+        return [ParallelTrack(name: "expansion-onboarding", stage: .onboarding, startedAt: expansion, reason: "new seats to onboard")]
+    }
+
+    static func milestoneStatuses(
+        _ facts: AccountFacts, segment: String, now: Date, configuration: EngineConfiguration
+    ) -> [MilestoneStatus] {
+        guard let signed = facts.contractSignedAt else { return [] }
+        return configuration.milestones.filter { $0.segments?.contains(segment) ?? true }.map { milestone in
+            let dueAt = signed.addingTimeInterval(Double(milestone.dueDays) * 86_400)
+            // Reached before the contract (usage during a trial, an early kickoff) counts as reached at signing.
+            let reachedAt = facts.milestones[milestone.event].map { max($0.first, signed) }
+            let status: MilestoneStatus.Status =
+                if let reachedAt { reachedAt <= dueAt ? .reached : .reachedLate } else { now > dueAt ? .missed : .pending }
+            return MilestoneStatus(name: milestone.name, dueAt: dueAt, reachedAt: reachedAt, status: status)
+        }
     }
 }
 
@@ -130,6 +329,12 @@ public struct HealthBands: Sendable, Hashable {
     public var green: Int
     public var yellow: Int
     public var margin: Int
+
+    public init(green: Int, yellow: Int, margin: Int) {
+        self.green = green
+        self.yellow = yellow
+        self.margin = margin
+    }
 
     public static let standard = HealthBands(green: 70, yellow: 40, margin: 5)
 

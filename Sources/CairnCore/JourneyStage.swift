@@ -36,6 +36,16 @@ public enum CanonicalEvent {
     public static let reviewPosted = "review.posted"
     public static let contactRoleChanged = "contact.role_changed"
     public static let csmAssigned = "csm.assigned"
+    public static let trainingCompleted = "training.completed"
+    public static let licenseUpdated = "license.updated"
+    public static let contactLeft = "contact.left"
+    public static let ticketOpened = "ticket.opened"
+    public static let ticketEscalated = "ticket.escalated"
+    public static let ticketClosed = "ticket.closed"
+    public static let npsSubmitted = "nps.submitted"
+    public static let invoicePaid = "invoice.paid"
+    public static let invoiceOverdue = "invoice.overdue"
+    public static let touchpointLogged = "touchpoint.logged"
 
     /// The milestone events and the stage each one marks as reached.
     public static let milestoneStages: [String: JourneyStage] = [
@@ -54,7 +64,7 @@ public enum CanonicalEvent {
 
 extension CanonicalEvent {
     public static let all: Set<String> = Set(milestoneStages.keys).union([
-        contactRoleChanged, csmAssigned, "training.completed", "license.updated", "contact.left", "ticket.opened",
-        "ticket.escalated", "ticket.closed", "nps.submitted", "invoice.paid", "invoice.overdue", "touchpoint.logged",
+        contactRoleChanged, csmAssigned, trainingCompleted, licenseUpdated, contactLeft, ticketOpened, ticketEscalated,
+        ticketClosed, npsSubmitted, invoicePaid, invoiceOverdue, touchpointLogged,
     ])
 }

@@ -31,4 +31,21 @@ public enum SignalKind {
     public static let stageEntered = "stage.entered"
     public static let healthBandChanged = "health.band_changed"
     public static let contactRoleChanged = "contact.role_changed"
+    public static let milestoneReached = "milestone.reached"
+    public static let milestoneMissed = "milestone.missed"
+    public static let healthDropped = "health.dropped"
+    public static let championLeft = "champion.left"
+    public static let npsDetractor = "nps.detractor"
+    public static let licenseUtilizationHigh = "license.utilization_high"
+    public static let licenseUnderused = "license.underused"
+    public static let invoiceOverdue = "invoice.overdue"
+    public static let renewalWindowOpened = "renewal.window_opened"
+    public static let maturityAnniversary = "maturity.anniversary"
+    public static let ticketEscalated = "ticket.escalated"
+
+    public static let all = [
+        stageEntered, milestoneReached, milestoneMissed, healthBandChanged, healthDropped, contactRoleChanged,
+        championLeft, npsDetractor, licenseUtilizationHigh, licenseUnderused, invoiceOverdue, renewalWindowOpened,
+        maturityAnniversary, ticketEscalated,
+    ]
 }

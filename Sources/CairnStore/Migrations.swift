@@ -14,7 +14,7 @@ struct Migration: Sendable {
 }
 
 extension Migration {
-    static let all: [Migration] = [walkingSkeleton, learnedAccounts]
+    static let all: [Migration] = [walkingSkeleton, learnedAccounts, journeysAndHealth]
 
     static let walkingSkeleton = Migration(
         version: 1, name: "walking skeleton",
@@ -150,5 +150,40 @@ extension Migration {
                 parked_at timestamptz NOT NULL DEFAULT now()
             );
             CREATE INDEX pending_events_user ON pending_events (user_id)
+            """)
+}
+
+extension Migration {
+    static let journeysAndHealth = Migration(
+        version: 3, name: "journeys and health",
+        sql: """
+            -- The merged facts of each account (AccountFacts as JSON): the engine's input, order-insensitive.
+            ALTER TABLE accounts ADD COLUMN facts jsonb NOT NULL DEFAULT '{}';
+            ALTER TABLE accounts ADD COLUMN at_risk boolean NOT NULL DEFAULT false;
+            CREATE INDEX accounts_segment ON accounts (segment);
+            CREATE INDEX accounts_at_risk ON accounts (at_risk) WHERE at_risk;
+
+            -- Milestones are now statuses against SLAs: [{name, dueAt, reachedAt, status}].
+            UPDATE journey SET milestones = '[]';
+            ALTER TABLE journey ALTER COLUMN milestones SET DEFAULT '[]';
+            ALTER TABLE journey ADD COLUMN stage_history jsonb NOT NULL DEFAULT '[]';
+            ALTER TABLE journey ADD COLUMN tracks jsonb NOT NULL DEFAULT '[]';
+            ALTER TABLE journey ADD COLUMN time_to_value_days double precision;
+
+            -- Persona usage: the days each person was active (the most recent 60), and who left.
+            ALTER TABLE users ADD COLUMN left_at timestamptz;
+            ALTER TABLE users ADD COLUMN active_days int4[] NOT NULL DEFAULT '{}';
+            CREATE INDEX users_key_people ON users (account_id)
+                WHERE role IN ('admin', 'champion', 'sponsor') OR left_at IS NOT NULL;
+            CREATE INDEX users_recent ON users (account_id, last_seen_at);
+
+            -- One score per account and day, for trends.
+            CREATE TABLE health_history (
+                account_id text NOT NULL,
+                day date NOT NULL,
+                score integer NOT NULL,
+                band text NOT NULL,
+                PRIMARY KEY (account_id, day)
+            )
             """)
 }

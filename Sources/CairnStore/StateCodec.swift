@@ -8,18 +8,6 @@ enum StateCodec {
         let description: String
     }
 
-    static func encode(milestones: [String: Date]) -> String {
-        String(decoding: JSONValue.object(milestones.mapValues { .string(Timestamp.format($0)) }).serialized(), as: UTF8.self)
-    }
-
-    static func decodeMilestones(_ text: String?) throws -> [String: Date] {
-        guard let text, case .object(let object) = try JSONValue.parse(Array(text.utf8)) else { return [:] }
-        return try object.mapValues { value in
-            guard let date = value.stringValue.flatMap(Timestamp.parse) else { throw Corrupt(description: "bad milestone time \(value)") }
-            return date
-        }
-    }
-
     static func encode(components: [HealthComponent]) -> String {
         let array = JSONValue.array(
             components.map {
@@ -39,5 +27,31 @@ enum StateCodec {
             else { throw Corrupt(description: "bad health component \(value)") }
             return HealthComponent(name: name, score: Int(score), weight: weight, reason: reason)
         }
+    }
+
+    static let factsEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .millisecondsSince1970
+        return encoder
+    }()
+
+    static let factsDecoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .millisecondsSince1970
+        return decoder
+    }()
+
+    static func encode(facts: AccountFacts) -> String {
+        String(decoding: try! factsEncoder.encode(facts), as: UTF8.self)
+    }
+
+    static func decodeFacts(_ text: String) throws -> AccountFacts {
+        try factsDecoder.decode(AccountFacts.self, from: Data(text.utf8))
+    }
+
+    /// Milestone statuses, stage history and tracks, with ISO-8601 times, as the API serves them.
+    static func encode(_ value: some Encodable) -> String {
+        String(decoding: try! JSONEncoder.cairn.encode(value), as: UTF8.self)
     }
 }

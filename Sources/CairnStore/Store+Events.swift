@@ -41,24 +41,24 @@ extension Store {
             }
             let byAccount = Dictionary(grouping: fresh, by: \.resolvedAccount)
             let accountIDs = byAccount.keys.sorted()
-            let states = try await lockAccounts(accountIDs, on: connection, logger: logger)
+            var states = try await lockAccounts(accountIDs, on: connection, logger: logger)
             try await countUsers(fresh, on: connection, logger: logger)
             try await countActivity(fresh, on: connection, logger: logger)
 
-            var outcomes: [JourneyEngine.Outcome] = []
-            let lastEvent = accountIDs.map { id in
-                (byAccount[id]!.map(\.timestamp) + [states[id]?.lastEventAt].compactMap { $0 }).max()!
+            // The evaluation time is the account's own latest event time (its stream clock), so the outcome
+            // depends only on the facts, not on when they were processed.
+            var now: [String: Date] = [:]
+            for id in accountIDs {
+                now[id] = (byAccount[id]!.map(\.timestamp) + [states[id]?.lastEventAt].compactMap { $0 }).max()!
             }
-            let activity = try await loadActivity(
-                accountIDs, since: lastEvent.min()!.addingTimeInterval(-Double(JourneyEngine.usageWindowDays) * 86_400),
-                on: connection, logger: logger)
-            for (index, id) in accountIDs.enumerated() {
-                // The evaluation time is the account's own latest event time (its stream clock), so the outcome
-                // depends only on the facts, not on when they were processed.
+            let contexts = try await loadContexts(accountIDs, now: now, on: connection, logger: logger)
+            var outcomes: [JourneyEngine.Outcome] = []
+            for id in accountIDs {
+                let events = byAccount[id]!.sorted { ($0.timestamp, $0.messageId) < ($1.timestamp, $1.messageId) }
                 outcomes.append(
                     JourneyEngine.apply(
-                        byAccount[id]!, to: states[id] ?? AccountState(accountId: id), activity: activity[id] ?? [],
-                        now: lastEvent[index]))
+                        events, to: states.removeValue(forKey: id) ?? AccountState(accountId: id),
+                        context: contexts[id] ?? .init(), now: now[id]!, configuration: engine))
             }
             try await save(outcomes.map(\.state), on: connection, logger: logger)
             let signals = outcomes.flatMap(\.signals)
@@ -89,43 +89,64 @@ extension Store {
     }
 
     /// Creates missing account rows, locks all of them in key order and loads their state.
-    private func lockAccounts(_ ids: [String], on connection: PostgresConnection, logger: Logger) async throws -> [String: AccountState] {
+    func lockAccounts(_ ids: [String], on connection: PostgresConnection, logger: Logger) async throws -> [String: AccountState] {
         try await connection.query(
             "INSERT INTO accounts (account_id) SELECT unnest(\(ids)) ORDER BY 1 ON CONFLICT DO NOTHING", logger: logger)
         let rows = try await connection.query(
             """
-            SELECT a.account_id, a.name, a.name_at, a.csm_id, a.csm_assigned_at, a.first_event_at, a.last_event_at,
-                   a.event_count, j.stage, j.stage_entered_at, j.milestones::text, h.score, h.band,
+            SELECT a.account_id, a.facts::text, a.first_event_at, a.last_event_at, a.event_count, h.score, h.band,
                    h.components::text, h.explanation, h.evaluated_at
             FROM accounts a
-            LEFT JOIN journey j ON j.account_id = a.account_id
             LEFT JOIN health h ON h.account_id = a.account_id
             WHERE a.account_id = ANY(\(ids))
             ORDER BY a.account_id
             FOR UPDATE OF a
             """, logger: logger)
         var states: [String: AccountState] = [:]
-        let decoded = rows.decode(
-            (String, String?, Date?, String?, Date?, Date?, Date?, Int, String?, Date?, String?, Int?, String?, String?,
-             String?, Date?).self)
+        let decoded = rows.decode((String, String, Date?, Date?, Int, Int?, String?, String?, String?, Date?).self)
         for try await row in decoded {
             var state = AccountState(accountId: row.0)
-            (state.name, state.nameAt, state.csmId, state.csmAssignedAt) = (row.1, row.2, row.3, row.4)
-            (state.firstEventAt, state.lastEventAt, state.eventCount) = (row.5, row.6, row.7)
-            if let stage = row.8 {
-                state.stage = JourneyStage(rawValue: stage) ?? .awareness
-                state.stageEnteredAt = row.9
-                state.milestones = try StateCodec.decodeMilestones(row.10)
-            }
-            if let score = row.11, let band = row.12.flatMap(HealthBand.init(rawValue:)) {
+            state.facts = try StateCodec.decodeFacts(row.1)
+            (state.firstEventAt, state.lastEventAt, state.eventCount) = (row.2, row.3, row.4)
+            if let score = row.5, let band = row.6.flatMap(HealthBand.init(rawValue:)) {
                 state.health = HealthScore(
                     score: score, band: band,
-                    components: try StateCodec.decodeComponents(row.13),
-                    explanation: row.14 ?? "", evaluatedAt: row.15 ?? .distantPast)
+                    components: try StateCodec.decodeComponents(row.7),
+                    explanation: row.8 ?? "", evaluatedAt: row.9 ?? .distantPast)
             }
             states[state.accountId] = state
         }
         return states
+    }
+
+    /// What the engine needs beside the facts: usage per day over the usage window, the account's people with a
+    /// persona (or who left), and how many users were active in the last 30 days.
+    func loadContexts(
+        _ ids: [String], now: [String: Date], on connection: PostgresConnection, logger: Logger
+    ) async throws -> [String: JourneyEngine.Context] {
+        let window = engine.thresholds.usageWindowDays
+        let earliest = now.values.min()!
+        var contexts: [String: JourneyEngine.Context] = [:]
+        let activity = try await loadActivity(ids, since: earliest.addingTimeInterval(-Double(window) * 86_400), on: connection, logger: logger)
+        for (id, days) in activity { contexts[id, default: .init()].activity = days }
+        let people = try await connection.query(
+            """
+            SELECT account_id, user_id, role, role_at, left_at, active_days FROM users
+            WHERE account_id = ANY(\(ids)) AND (role IN ('admin', 'champion', 'sponsor') OR left_at IS NOT NULL)
+            """, logger: logger)
+        for try await row in people.decode((String, String, String?, Date?, Date?, [Int32]).self) {
+            contexts[row.0, default: .init()].people.append(
+                Person(userId: row.1, role: row.2, roleAt: row.3, leftAt: row.4, activeDays: Set(row.5.map(Int.init))))
+        }
+        let active = try await connection.query(
+            """
+            SELECT u.account_id, count(*)::int8 FROM users u
+            JOIN unnest(\(ids), \(ids.map { now[$0]!.addingTimeInterval(-30 * 86_400) })) AS x(id, since)
+                ON u.account_id = x.id AND u.last_seen_at >= x.since
+            GROUP BY u.account_id
+            """, logger: logger)
+        for try await (id, count) in active.decode((String, Int).self) { contexts[id, default: .init()].activeUsers = count }
+        return contexts
     }
 
     /// Counts each user's events and keeps the persona with the latest event time.
@@ -135,7 +156,15 @@ extension Store {
             let user: String
             static func < (lhs: Self, rhs: Self) -> Bool { (lhs.account, lhs.user) < (rhs.account, rhs.user) }
         }
-        struct Seen { var first: Date; var last: Date; var count: Int; var role: String?; var roleAt: Date? }
+        struct Seen {
+            var first: Date
+            var last: Date
+            var count: Int
+            var role: String?
+            var roleAt: Date?
+            var leftAt: Date?
+            var activeDays: Set<Int> = []
+        }
         var users: [UserKey: Seen] = [:]
         for event in events {
             guard let userId = event.userId else { continue }
@@ -144,12 +173,15 @@ extension Store {
             seen.first = min(seen.first, event.timestamp)
             seen.last = max(seen.last, event.timestamp)
             seen.count += 1
+            let name = engine.canonicalName(event)
             let role = event.type == .identify ? event.traits["role"]?.stringValue
-                : event.event == CanonicalEvent.contactRoleChanged ? event.properties["role"]?.stringValue : nil
+                : name == CanonicalEvent.contactRoleChanged ? event.properties["role"]?.stringValue : nil
             if let role, event.timestamp >= (seen.roleAt ?? .distantPast) {
                 seen.role = role
                 seen.roleAt = event.timestamp
             }
+            if name == CanonicalEvent.contactLeft { seen.leftAt = max(seen.leftAt ?? event.timestamp, event.timestamp) }
+            if engine.isProductUsage(event) { seen.activeDays.insert(Timestamp.epochDay(event.timestamp)) }
             users[key] = seen
         }
         guard !users.isEmpty else { return }
@@ -157,16 +189,22 @@ extension Store {
         let values = keys.map { users[$0]! }
         try await connection.query(
             """
-            INSERT INTO users (account_id, user_id, role, role_at, first_seen_at, last_seen_at, event_count)
-            SELECT a, u, NULLIF(r, ''), NULLIF(ra, '')::timestamptz, f, l, c
+            INSERT INTO users (account_id, user_id, role, role_at, left_at, active_days, first_seen_at, last_seen_at, event_count)
+            SELECT a, u, NULLIF(r, ''), NULLIF(ra, '')::timestamptz, NULLIF(la, '')::timestamptz, d::int4[], f, l, c
             FROM unnest(\(keys.map(\.account)), \(keys.map(\.user)), \(values.map { $0.role.orEmpty }),
-                        \(values.map { $0.roleAt.map(Timestamp.format).orEmpty }), \(values.map(\.first)),
-                        \(values.map(\.last)), \(values.map(\.count))) AS x(a, u, r, ra, f, l, c)
+                        \(values.map { $0.roleAt.map(Timestamp.format).orEmpty }),
+                        \(values.map { $0.leftAt.map(Timestamp.format).orEmpty }),
+                        \(values.map { "{" + $0.activeDays.sorted().map(String.init).joined(separator: ",") + "}" }),
+                        \(values.map(\.first)), \(values.map(\.last)), \(values.map(\.count))) AS x(a, u, r, ra, la, d, f, l, c)
             ORDER BY a, u
             ON CONFLICT (account_id, user_id) DO UPDATE SET
                 role = CASE WHEN EXCLUDED.role_at IS NOT NULL AND EXCLUDED.role_at >= COALESCE(users.role_at, '-infinity')
                             THEN EXCLUDED.role ELSE users.role END,
                 role_at = GREATEST(users.role_at, EXCLUDED.role_at),
+                left_at = GREATEST(users.left_at, EXCLUDED.left_at),
+                active_days = CASE WHEN cardinality(EXCLUDED.active_days) = 0 THEN users.active_days ELSE ARRAY(
+                    SELECT DISTINCT d FROM unnest(users.active_days || EXCLUDED.active_days) AS d ORDER BY d DESC LIMIT 60)
+                    END,
                 first_seen_at = LEAST(users.first_seen_at, EXCLUDED.first_seen_at),
                 last_seen_at = GREATEST(users.last_seen_at, EXCLUDED.last_seen_at),
                 event_count = users.event_count + EXCLUDED.event_count
@@ -176,7 +214,7 @@ extension Store {
     /// Adds product-usage events to the per-day rollup.
     private func countActivity(_ events: [AccountEvent], on connection: PostgresConnection, logger: Logger) async throws {
         var counts: [String: Int] = [:]  // "account\u{0}day" → events, day as days since 1970
-        for event in events where event.isProductUsage {
+        for event in events where engine.isProductUsage(event) {
             counts["\(event.resolvedAccount)\u{0}\(Self.epochDay(event.timestamp))", default: 0] += 1
         }
         guard !counts.isEmpty else { return }
@@ -205,28 +243,30 @@ extension Store {
         return activity
     }
 
-    private func save(_ states: [AccountState], on connection: PostgresConnection, logger: Logger) async throws {
+    func save(_ states: [AccountState], on connection: PostgresConnection, logger: Logger) async throws {
         let ids = states.map(\.accountId)
         try await connection.query(
             """
-            UPDATE accounts a SET name = NULLIF(x.n, ''), name_at = NULLIF(x.na, '')::timestamptz,
-                csm_id = NULLIF(x.c, ''), csm_assigned_at = NULLIF(x.ca, '')::timestamptz,
-                first_event_at = NULLIF(x.f, '')::timestamptz, last_event_at = NULLIF(x.l, '')::timestamptz,
-                event_count = x.e, updated_at = now()
-            FROM unnest(\(ids), \(states.map { $0.name.orEmpty }), \(states.map { Self.text($0.nameAt) }),
-                        \(states.map { $0.csmId.orEmpty }), \(states.map { Self.text($0.csmAssignedAt) }),
+            UPDATE accounts a SET facts = x.facts::jsonb, name = NULLIF(x.n, ''), csm_id = NULLIF(x.c, ''),
+                segment = NULLIF(x.s, ''), at_risk = x.r, first_event_at = NULLIF(x.f, '')::timestamptz,
+                last_event_at = NULLIF(x.l, '')::timestamptz, event_count = x.e, updated_at = now()
+            FROM unnest(\(ids), \(states.map { StateCodec.encode(facts: $0.facts) }), \(states.map { $0.name.orEmpty }),
+                        \(states.map { $0.csmId.orEmpty }), \(states.map { $0.segment.orEmpty }), \(states.map(\.atRisk)),
                         \(states.map { Self.text($0.firstEventAt) }), \(states.map { Self.text($0.lastEventAt) }),
-                        \(states.map(\.eventCount))) AS x(id, n, na, c, ca, f, l, e)
+                        \(states.map(\.eventCount))) AS x(id, facts, n, c, s, r, f, l, e)
             WHERE a.account_id = x.id
             """, logger: logger)
         try await connection.query(
             """
-            INSERT INTO journey (account_id, stage, stage_entered_at, milestones)
-            SELECT id, s, NULLIF(se, '')::timestamptz, m::jsonb
+            INSERT INTO journey (account_id, stage, stage_entered_at, milestones, stage_history, tracks, time_to_value_days)
+            SELECT id, s, NULLIF(se, '')::timestamptz, m::jsonb, h::jsonb, t::jsonb, NULLIF(v, 'NaN'::float8)
             FROM unnest(\(ids), \(states.map(\.stage.rawValue)), \(states.map { Self.text($0.stageEnteredAt) }),
-                        \(states.map { StateCodec.encode(milestones: $0.milestones) })) AS x(id, s, se, m)
+                        \(states.map { StateCodec.encode($0.milestones) }), \(states.map { StateCodec.encode($0.stageHistory) }),
+                        \(states.map { StateCodec.encode($0.tracks) }), \(states.map { $0.timeToValueDays ?? .nan }))
+                AS x(id, s, se, m, h, t, v)
             ON CONFLICT (account_id) DO UPDATE SET stage = EXCLUDED.stage, stage_entered_at = EXCLUDED.stage_entered_at,
-                milestones = EXCLUDED.milestones, updated_at = now()
+                milestones = EXCLUDED.milestones, stage_history = EXCLUDED.stage_history, tracks = EXCLUDED.tracks,
+                time_to_value_days = EXCLUDED.time_to_value_days, updated_at = now()
             """, logger: logger)
         let scored = states.compactMap { state in state.health.map { (state.accountId, $0) } }
         guard !scored.isEmpty else { return }
@@ -240,6 +280,14 @@ extension Store {
             ON CONFLICT (account_id) DO UPDATE SET score = EXCLUDED.score, band = EXCLUDED.band,
                 components = EXCLUDED.components, explanation = EXCLUDED.explanation,
                 evaluated_at = EXCLUDED.evaluated_at, updated_at = now()
+            """, logger: logger)
+        try await connection.query(
+            """
+            INSERT INTO health_history (account_id, day, score, band)
+            SELECT id, DATE '1970-01-01' + d::int4, s, b
+            FROM unnest(\(scored.map(\.0)), \(scored.map { Self.epochDay($0.1.evaluatedAt) }), \(scored.map(\.1.score)),
+                        \(scored.map(\.1.band.rawValue))) AS x(id, d, s, b)
+            ON CONFLICT (account_id, day) DO UPDATE SET score = EXCLUDED.score, band = EXCLUDED.band
             """, logger: logger)
     }
 

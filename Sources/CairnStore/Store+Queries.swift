@@ -22,7 +22,11 @@ public struct AccountSummary: Sendable, Hashable, Codable {
     public var eventCount: Int
     public var lastEventAt: Date?
     public var health: Health?
-    public var milestones: [String: Date]
+    public var atRisk: Bool
+    public var milestones: [MilestoneStatus]
+    public var stageHistory: [StageVisit]
+    public var tracks: [ParallelTrack]
+    public var timeToValueDays: Double?
 }
 
 /// A task as the API lists it.
@@ -51,7 +55,8 @@ extension Store {
         var query: PostgresQuery = """
             SELECT a.account_id, a.name, a.segment, COALESCE(j.stage, 'awareness'), j.stage_entered_at, a.csm_id,
                    a.event_count, a.last_event_at, h.score, h.band, h.components::text, h.explanation, h.updated_at,
-                   COALESCE(j.milestones::text, '{}')
+                   a.at_risk, COALESCE(j.milestones::text, '[]'), COALESCE(j.stage_history::text, '[]'),
+                   COALESCE(j.tracks::text, '[]'), j.time_to_value_days
             FROM accounts a
             LEFT JOIN journey j ON j.account_id = a.account_id
             LEFT JOIN health h ON h.account_id = a.account_id
@@ -62,7 +67,8 @@ extension Store {
         let rows = try await client.query(query, logger: logger)
         var result: [AccountSummary] = []
         for try await row in rows.decode(
-            (String, String?, String?, String, Date?, String?, Int, Date?, Int?, String?, String?, String?, Date?, String).self)
+            (String, String?, String?, String, Date?, String?, Int, Date?, Int?, String?, String?, String?, Date?, Bool, String,
+             String, String, Double?).self)
         {
             var health: AccountSummary.Health?
             if let score = row.8, let band = row.9 {
@@ -74,7 +80,11 @@ extension Store {
             result.append(
                 AccountSummary(
                     accountId: row.0, name: row.1, segment: row.2, stage: row.3, stageEnteredAt: row.4, csmId: row.5,
-                    eventCount: row.6, lastEventAt: row.7, health: health, milestones: try StateCodec.decodeMilestones(row.13)))
+                    eventCount: row.6, lastEventAt: row.7, health: health, atRisk: row.13,
+                    milestones: try JSONDecoder.cairn.decode([MilestoneStatus].self, from: Data(row.14.utf8)),
+                    stageHistory: try JSONDecoder.cairn.decode([StageVisit].self, from: Data(row.15.utf8)),
+                    tracks: try JSONDecoder.cairn.decode([ParallelTrack].self, from: Data(row.16.utf8)),
+                    timeToValueDays: row.17))
         }
         return result
     }

@@ -1,3 +1,4 @@
+public import CairnCore
 public import Logging
 public import PostgresNIO
 
@@ -5,10 +6,13 @@ public import PostgresNIO
 public final class Store: Sendable {
     public let client: PostgresClient
     public let configuration: DatabaseConfiguration
+    /// The customer-success model the worker applies.
+    public let engine: EngineConfiguration
     let logger: Logger
 
-    public init(configuration: DatabaseConfiguration, logger: Logger) {
+    public init(configuration: DatabaseConfiguration, engine: EngineConfiguration = .standard, logger: Logger) {
         self.configuration = configuration
+        self.engine = engine
         self.client = PostgresClient(configuration: configuration.clientConfiguration, backgroundLogger: logger)
         self.logger = logger
     }

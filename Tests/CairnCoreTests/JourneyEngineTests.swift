@@ -2,98 +2,295 @@ import CairnCore
 import Foundation
 import Testing
 
-@Suite("Journey engine")
-struct JourneyEngineTests {
-    let day0 = Timestamp.parse("2026-06-01T09:00:00Z")!
+/// Plays events through the engine the way a worker does: batch by batch, each evaluated at the account's latest
+/// event time, with the people and usage a store would have rolled up from every event applied so far.
+struct EngineHarness {
+    var state: AccountState
+    var seen: [String: AccountEvent] = [:]
+    var configuration = EngineConfiguration.standard
 
-    func track(_ name: String, day: Double, id: String? = nil, properties: [String: JSONValue] = [:]) -> AccountEvent {
-        AccountEvent(
-            messageId: id ?? "\(name)-\(day)", type: .track, event: name, accountId: "acme", userId: "u1",
-            timestamp: day0.addingTimeInterval(day * 86_400), properties: properties)
+    init(accountId: String = "acme") {
+        state = AccountState(accountId: accountId)
     }
 
-    func apply(_ events: [AccountEvent], to state: AccountState = AccountState(accountId: "acme"), activity: [ActivityDay] = [])
-        -> JourneyEngine.Outcome
-    {
-        JourneyEngine.apply(events, to: state, activity: activity, now: events.map(\.timestamp).max() ?? day0)
-    }
-
-    @Test("The stage is the furthest milestone reached, entered when it was first reached")
-    func stageFollowsMilestones() {
-        let outcome = apply([
-            track(CanonicalEvent.contractSigned, day: 0), track(CanonicalEvent.kickoffCompleted, day: 5),
-            track(CanonicalEvent.onboardingCompleted, day: 40),
-        ])
-        #expect(outcome.state.stage == .adoption)
-        #expect(outcome.state.stageEnteredAt == day0.addingTimeInterval(40 * 86_400))
-        #expect(outcome.signals.map(\.kind) == [SignalKind.stageEntered])
-        #expect(outcome.signals.first?.data["from"] == .string("awareness"))
-    }
-
-    @Test("Any order of the same events, in one batch or many, gives the same state")
-    func orderDoesNotMatter() {
-        let events = [
-            track(CanonicalEvent.contractSigned, day: 0), track(CanonicalEvent.kickoffCompleted, day: 5),
-            track(CanonicalEvent.csmAssigned, day: 1, properties: ["csmId": "dana"]),
-            track(CanonicalEvent.csmAssigned, day: 9, properties: ["csmId": "lee"]),
-            track(CanonicalEvent.onboardingCompleted, day: 40), track("Report Exported", day: 41),
-        ]
-        let reference = apply(events).state
-        var generator = SystemRandomNumberGenerator()
-        for _ in 0..<50 {
-            let shuffled = events.shuffled(using: &generator)
-            let split = Int.random(in: 0...shuffled.count, using: &generator)
-            let first = apply(Array(shuffled[..<split]))
-            let second = JourneyEngine.apply(
-                Array(shuffled[split...]), to: first.state, activity: [], now: events.map(\.timestamp).max()!)
-            #expect(second.state.stage == reference.stage)
-            #expect(second.state.stageEnteredAt == reference.stageEnteredAt)
-            #expect(second.state.milestones == reference.milestones)
-            #expect(second.state.csmId == "lee")
+    /// Applies one batch; returns the signals it raised.
+    @discardableResult
+    mutating func apply(_ batch: [AccountEvent], now: Date? = nil) -> [Signal] {
+        var fresh: [AccountEvent] = []
+        for event in batch where seen[event.messageId] == nil {
+            seen[event.messageId] = event
+            fresh.append(event)
         }
+        let clock = ([now, state.lastEventAt].compactMap { $0 } + fresh.map(\.timestamp)).max()!
+        let outcome = JourneyEngine.apply(
+            fresh.sorted { ($0.timestamp, $0.messageId) < ($1.timestamp, $1.messageId) }, to: state,
+            context: context(now: clock), now: clock, configuration: configuration)
+        state = outcome.state
+        return outcome.signals
     }
 
-    @Test("A churn wins unless a renewal was signed after it")
-    func churnAndWinBack() {
-        let churned = apply([track(CanonicalEvent.contractSigned, day: 0), track(CanonicalEvent.contractChurned, day: 300)])
-        #expect(churned.state.stage == .churned)
-        let wonBack = apply([
-            track(CanonicalEvent.contractSigned, day: 0), track(CanonicalEvent.contractChurned, day: 300),
-            track(CanonicalEvent.renewalSigned, day: 400),
+    /// Time passes without events (the sweep).
+    @discardableResult
+    mutating func reevaluate(at now: Date) -> [Signal] {
+        let outcome = JourneyEngine.reevaluate(state, context: context(now: now), now: now, configuration: configuration)
+        state = outcome.state
+        return outcome.signals
+    }
+
+    /// The rollups the store keeps: usage per day, people with persona, leave time and active days.
+    func context(now: Date) -> JourneyEngine.Context {
+        var days: [Date: Int] = [:]
+        var people: [String: Person] = [:]
+        var lastSeen: [String: Date] = [:]
+        for event in seen.values {
+            let name = configuration.canonicalName(event)
+            if configuration.isProductUsage(event) { days[Timestamp.day(of: event.timestamp), default: 0] += 1 }
+            guard let user = event.userId else { continue }
+            lastSeen[user] = max(lastSeen[user] ?? event.timestamp, event.timestamp)
+            var person = people[user] ?? Person(userId: user, role: nil)
+            let role = event.type == .identify ? event.traits["role"]?.stringValue
+                : name == CanonicalEvent.contactRoleChanged ? event.properties["role"]?.stringValue : nil
+            if let role, event.timestamp >= (person.roleAt ?? .distantPast) {
+                person.role = role
+                person.roleAt = event.timestamp
+            }
+            if name == CanonicalEvent.contactLeft { person.leftAt = max(person.leftAt ?? event.timestamp, event.timestamp) }
+            if configuration.isProductUsage(event) { person.activeDays.insert(Timestamp.epochDay(event.timestamp)) }
+            people[user] = person
+        }
+        let key = people.values.filter { ["admin", "champion", "sponsor"].contains($0.role ?? "") || $0.leftAt != nil }
+        let since = now.addingTimeInterval(-30 * 86_400)
+        return JourneyEngine.Context(
+            activity: days.map { ActivityDay(day: $0.key, events: $0.value) }.sorted { $0.day < $1.day },
+            people: key.sorted { $0.userId < $1.userId }, activeUsers: lastSeen.values.filter { $0 >= since }.count)
+    }
+}
+
+/// Builds the events of a story.
+struct Story {
+    let start = Timestamp.parse("2026-01-05T09:00:00Z")!
+    var account = "acme"
+    var counter = 0
+
+    func at(_ day: Double) -> Date { start.addingTimeInterval(day * 86_400) }
+
+    mutating func track(_ name: String, day: Double, user: String? = nil, _ properties: [String: JSONValue] = [:]) -> AccountEvent {
+        counter += 1
+        return AccountEvent(
+            messageId: "\(account)-\(counter)", type: .track, event: name, accountId: account, userId: user, timestamp: at(day),
+            properties: properties)
+    }
+
+    mutating func identify(_ user: String, role: String, day: Double) -> AccountEvent {
+        counter += 1
+        return AccountEvent(
+            messageId: "\(account)-\(counter)", type: .identify, accountId: account, userId: user, timestamp: at(day),
+            traits: ["role": .string(role)])
+    }
+
+    /// A person using the product on each of `days`.
+    mutating func usage(_ user: String, days: some Sequence<Int>, feature: String = "Report Exported") -> [AccountEvent] {
+        days.map { track(feature, day: Double($0) + 0.3, user: user) }
+    }
+}
+
+@Suite("Journey stories")
+struct JourneyStoryTests {
+    @Test("An SMB account that self-onboards in 10 days reaches adoption, with its time to value")
+    func smbSelfOnboards() {
+        var story = Story()
+        var harness = EngineHarness()
+        var events = [
+            story.track(CanonicalEvent.contractSigned, day: 0, ["arr": 9_000, "seats": 10, "plan": "starter"]),
+            story.identify("ann", role: "admin", day: 0),
+            story.track(CanonicalEvent.welcomeSent, day: 0.5),
+        ]
+        events += story.usage("ann", days: 2...10)
+        events.append(story.track(CanonicalEvent.onboardingCompleted, day: 10))
+        let signals = harness.apply(events)
+
+        #expect(harness.state.segment == "smb")
+        #expect(harness.state.stage == .adoption)
+        #expect(harness.state.stageHistory.map(\.stage) == [.purchase, .onboarding, .adoption])
+        #expect(harness.state.stageHistory.last?.enteredAt == story.at(10))
+        #expect(harness.state.stageHistory.first?.leftAt == story.at(0.5))
+        #expect(harness.state.timeToValueDays == 2.3)
+        #expect(harness.state.milestones.first { $0.name == "onboarding_done" }?.status == .reached)
+        #expect(harness.state.milestones.first { $0.name == "kickoff" }?.status == .missed)
+        #expect(signals.filter { $0.kind == SignalKind.stageEntered }.compactMap { $0.data["stage"]?.stringValue }
+            == ["purchase", "onboarding", "adoption"])
+        #expect(signals.contains { $0.kind == SignalKind.milestoneReached && $0.data["milestone"] == "first_value" })
+        // Kickoff never happened: by day 10 its SLA (7 days) was missed; raised once.
+        #expect(signals.filter { $0.kind == SignalKind.milestoneMissed }.map { $0.data["milestone"] } == ["kickoff"])
+        #expect(harness.reevaluate(at: story.at(13)).allSatisfy { $0.kind != SignalKind.milestoneMissed })
+    }
+
+    /// A healthy enterprise account: admin and champion active, a sponsor, recent touchpoint, good NPS.
+    func healthyEnterprise(_ story: inout Story, until day: Int) -> [AccountEvent] {
+        var events = [
+            story.track(CanonicalEvent.contractSigned, day: 0, ["arr": 400_000, "renewalDate": "2027-01-05T00:00:00Z"]),
+            story.track(CanonicalEvent.csmAssigned, day: 0, ["csmId": "dana"]),
+            story.identify("ada", role: "admin", day: 0), story.identify("cho", role: "champion", day: 0),
+            story.identify("spo", role: "sponsor", day: 0),
+            story.track(CanonicalEvent.kickoffCompleted, day: 5), story.track(CanonicalEvent.onboardingCompleted, day: 60),
+            story.track(CanonicalEvent.npsSubmitted, day: 70, ["score": 9]),
+        ]
+        events += story.usage("ada", days: stride(from: 1, through: day, by: 1))
+        events += story.usage("cho", days: stride(from: 1, through: day, by: 1), feature: "Dashboard Viewed")
+        for feature in ["Alert Created", "Export Scheduled", "Workflow Built"] {
+            events += story.usage("ada", days: [day - 3], feature: feature)
+        }
+        events.append(story.track(CanonicalEvent.touchpointLogged, day: Double(day - 10)))
+        return events
+    }
+
+    @Test("An enterprise champion leaves: health turns yellow for that reason, a signal is raised, and the new champion takes the account back to onboarding")
+    func enterpriseChampionLeaves() {
+        var story = Story()
+        var harness = EngineHarness()
+        harness.apply(healthyEnterprise(&story, until: 100))
+        #expect(harness.state.segment == "enterprise")
+        #expect(harness.state.stage == .adoption)
+        #expect(harness.state.health?.band == .green, "\(harness.state.health!)")
+
+        // The champion leaves on day 101 and stops using the product; two weeks later:
+        var events = [story.track(CanonicalEvent.contactLeft, day: 101, user: "cho")]
+        events += story.usage("ada", days: 101...115)
+        var signals = harness.apply(events)
+        #expect(signals.contains { $0.kind == SignalKind.championLeft && $0.data["userId"] == "cho" })
+        #expect(harness.state.health?.band == .yellow, "\(harness.state.health!.score) \(harness.state.health!.components)")
+        #expect(signals.contains { $0.kind == SignalKind.healthBandChanged && $0.data["to"] == "yellow" })
+        #expect(harness.state.health?.explanation.contains("no champion") == true, "\(harness.state.health!.explanation)")
+
+        // A new champion is named: back to onboarding until they are trained.
+        signals = harness.apply([story.track(CanonicalEvent.contactRoleChanged, day: 116, user: "neo", ["role": "champion"])])
+        #expect(harness.state.stage == .onboarding)
+        #expect(harness.state.stageHistory.last?.reason.hasPrefix("new key contact") == true)
+        #expect(signals.contains { $0.kind == SignalKind.stageEntered && $0.data["stage"] == "onboarding" })
+        #expect(signals.contains { $0.kind == SignalKind.contactRoleChanged && $0.data["role"] == "champion" })
+        harness.apply([story.track(CanonicalEvent.trainingCompleted, day: 125)])
+        #expect(harness.state.stage == .adoption)
+        #expect(harness.state.stageHistory.map(\.stage) == [.purchase, .kickoff, .adoption, .onboarding, .adoption])
+    }
+
+    @Test("An admin who stops logging in for 21 days pulls the score down, and the explanation names them")
+    func adminGoesSilent() {
+        var story = Story()
+        var harness = EngineHarness()
+        var events = [
+            story.track(CanonicalEvent.contractSigned, day: 0, ["arr": 60_000]),
+            story.identify("ada", role: "admin", day: 0),
+        ]
+        events += story.usage("ada", days: 1...40)
+        harness.apply(events)
+        let before = harness.state.health!
+        #expect(before.components.first { $0.name == "usage" }?.score == 100)
+
+        harness.apply([story.track(CanonicalEvent.touchpointLogged, day: 61)])  // 21 days of silence
+        let after = harness.state.health!
+        #expect(after.score < before.score - 15, "\(before.score) → \(after.score)")
+        let usage = after.components.first { $0.name == "usage" }
+        #expect(usage?.score == 0)
+        #expect(usage?.reason == "admin ada active 0 of 14 days (last active 21 days ago)")
+        #expect(after.explanation.hasPrefix("Usage: admin ada active 0 of 14 days"), "\(after.explanation)")
+    }
+
+    @Test("An end user silent with no incidents costs nothing; the same silence from an admin does")
+    func endUserSilenceIsNotPenalised() {
+        func score(silentRole: String) -> Int {
+            var story = Story()
+            var harness = EngineHarness()
+            var events = [
+                story.track(CanonicalEvent.contractSigned, day: 0, ["arr": 60_000]),
+                story.identify("ada", role: "admin", day: 0), story.identify("eve", role: silentRole, day: 0),
+            ]
+            events += story.usage("ada", days: 1...40)
+            events += story.usage("eve", days: [2])
+            harness.apply(events)
+            return harness.state.health!.components.first { $0.name == "usage" }!.score
+        }
+        #expect(score(silentRole: "end_user") == 100)
+        #expect(score(silentRole: "admin") == 50)
+    }
+
+    @Test("Licence use at 95% raises the upsell signal once; low use after onboarding raises license.underused")
+    func licenceUtilisation() {
+        var story = Story()
+        var harness = EngineHarness()
+        var signals = harness.apply([
+            story.track(CanonicalEvent.contractSigned, day: 0, ["arr": 60_000, "seats": 100]),
+            story.track(CanonicalEvent.licenseUpdated, day: 30, ["purchased": 100, "assigned": 95]),
         ])
-        #expect(wonBack.state.stage == .retention)
+        let upsell = signals.filter { $0.kind == SignalKind.licenseUtilizationHigh }
+        #expect(upsell.count == 1)
+        #expect(upsell.first?.data["utilization"] == .number(0.95))
+        signals = harness.apply([story.track(CanonicalEvent.licenseUpdated, day: 31, ["purchased": 100, "assigned": 96])])
+        #expect(!signals.contains { $0.kind == SignalKind.licenseUtilizationHigh })
+
+        var low = EngineHarness(accountId: "acme")
+        var lowStory = Story()
+        signals = low.apply([
+            lowStory.track(CanonicalEvent.contractSigned, day: 0, ["seats": 100]),
+            lowStory.track(CanonicalEvent.onboardingCompleted, day: 40),
+            lowStory.track(CanonicalEvent.licenseUpdated, day: 50, ["purchased": 100, "assigned": 30]),
+        ])
+        #expect(signals.contains { $0.kind == SignalKind.licenseUnderused })
     }
 
-    @Test("A contact becoming champion raises contact.role_changed with a stable id")
-    func roleChangeRaisesSignal() {
-        let event = track(CanonicalEvent.contactRoleChanged, day: 3, id: "rc-1", properties: ["role": "champion"])
-        let outcome = apply([event])
-        let signal = outcome.signals.first { $0.kind == SignalKind.contactRoleChanged }
-        #expect(signal?.signalId == "contact.role_changed/rc-1")
-        #expect(signal?.data["role"] == .string("champion"))
-        #expect(signal?.at == event.timestamp)
+    @Test("The third anniversary raises the maturity signal and asks for a goals review until one happens")
+    func thirdAnniversary() {
+        var story = Story()
+        var harness = EngineHarness()
+        harness.apply([story.track(CanonicalEvent.contractSigned, day: 0, ["arr": 200_000])])
+        #expect(harness.reevaluate(at: story.at(3 * 365 - 40)).allSatisfy { $0.kind != SignalKind.maturityAnniversary })
+        let signals = harness.reevaluate(at: story.at(3 * 365 + 2))
+        #expect(signals.filter { $0.kind == SignalKind.maturityAnniversary }.map { $0.data["years"] } == [.number(3)])
+        #expect(harness.state.health?.components.first { $0.name == "maturity" }?.score == 40)
+        harness.apply([story.track(CanonicalEvent.touchpointLogged, day: 3 * 365 + 5, ["channel": "qbr"])])
+        #expect(harness.state.health?.components.first { $0.name == "maturity" }?.score == 100)
     }
 
-    @Test("Health counts active days in the last 14 and says so")
-    func healthFromUsage() {
-        let now = day0.addingTimeInterval(30 * 86_400)
-        let activity = (0..<30).map { ActivityDay(day: Timestamp.day(of: day0.addingTimeInterval(Double($0) * 86_400)), events: $0 % 2) }
-        let outcome = JourneyEngine.apply([], to: AccountState(accountId: "acme"), activity: activity, now: now)
-        // Days 17...30 of the window; odd days are active: 7 of 14 (day 30 has no bucket).
-        #expect(outcome.state.health?.score == 70)
-        #expect(outcome.state.health?.band == .green)
-        #expect(outcome.state.health?.components.first?.reason == "active on 7 of the last 14 days (10 expected)")
+    @Test("Renewal windows open at 120, 90 and 60 days, each once; a detractor NPS and an overdue invoice raise theirs")
+    func renewalWindowsAndBusinessSignals() {
+        var story = Story()
+        var harness = EngineHarness()
+        var signals = harness.apply([
+            story.track(CanonicalEvent.contractSigned, day: 0, ["renewalDate": "2026-12-31T00:00:00Z"]),
+            story.track(CanonicalEvent.npsSubmitted, day: 200, user: "u1", ["score": 3]),
+            story.track(CanonicalEvent.invoiceOverdue, day: 220, ["invoiceId": "inv-7", "daysOverdue": 12]),
+        ])
+        #expect(signals.contains { $0.kind == SignalKind.npsDetractor })
+        #expect(signals.contains { $0.kind == SignalKind.invoiceOverdue })
+        #expect(harness.state.health?.components.first { $0.name == "billing" }?.score == 50)
+        // 2026-12-31 minus 120 days is 2026-09-02; day 245 is 2026-09-07.
+        signals = harness.reevaluate(at: story.at(245))
+        #expect(signals.filter { $0.kind == SignalKind.renewalWindowOpened }.map { $0.data["days"] } == [.number(120)])
+        signals = harness.reevaluate(at: story.at(310))
+        #expect(signals.filter { $0.kind == SignalKind.renewalWindowOpened }.map { $0.data["days"] } == [.number(90), .number(60)])
+        harness.apply([story.track(CanonicalEvent.invoicePaid, day: 311, ["invoiceId": "inv-7"])])
+        #expect(harness.state.health?.components.first { $0.name == "billing" }?.score == 100)
     }
 
-    @Test("A band change raises health.band_changed with from, to and reasons")
-    func bandChangeRaisesSignal() {
-        var state = AccountState(accountId: "acme")
-        state.health = HealthScore(score: 90, band: .green, components: [], explanation: "", evaluatedAt: day0)
-        let outcome = JourneyEngine.apply([], to: state, activity: [], now: day0)
-        let signal = outcome.signals.first { $0.kind == SignalKind.healthBandChanged }
-        #expect(signal?.data["from"] == .string("green"))
-        #expect(signal?.data["to"] == .string("red"))
-        #expect(signal?.data["reasons"] == .array([.string("active on 0 of the last 14 days (10 expected)")]))
+    @Test("A churn ends the journey unless a renewal is signed after it")
+    func churnAndWinBack() {
+        var story = Story()
+        var harness = EngineHarness()
+        harness.apply([story.track(CanonicalEvent.contractSigned, day: 0), story.track(CanonicalEvent.contractChurned, day: 300)])
+        #expect(harness.state.stage == .churned)
+        #expect(harness.state.health?.band == .red)
+        #expect(!harness.state.atRisk)
+        harness.apply([story.track(CanonicalEvent.renewalSigned, day: 400)])
+        #expect(harness.state.stage == .retention)
+        #expect(harness.state.stageHistory.map(\.stage) == [.purchase, .churned, .retention])
+    }
+
+    @Test("Segments follow the account's attributes, first matching rule first")
+    func segments() {
+        let configuration = EngineConfiguration.standard
+        #expect(configuration.segment(for: SegmentAttributes(arr: 2_000_000)).name == "enterprise")
+        #expect(configuration.segment(for: SegmentAttributes(arr: 50_000)).name == "mid-market")
+        #expect(configuration.segment(for: SegmentAttributes(arr: 5_000)).name == "smb")
+        #expect(configuration.segment(for: SegmentAttributes()).name == "smb")
     }
 
     @Test("Bands do not flap while a score hovers at a threshold", arguments: [
@@ -102,5 +299,124 @@ struct JourneyEngineTests {
     ])
     func hysteresis(previous: HealthBand, score: Int, expected: HealthBand) {
         #expect(HealthBands.standard.band(for: score, previous: previous) == expected)
+    }
+}
+
+@Suite("Journey engine properties")
+struct JourneyPropertyTests {
+    /// Signal kinds raised from one event, or from a condition that only grows with more facts and time: every
+    /// order raises exactly the same ones.
+    static let monotoneKinds: Set<String> = [
+        SignalKind.contactRoleChanged, SignalKind.npsDetractor, SignalKind.invoiceOverdue, SignalKind.ticketEscalated,
+        SignalKind.milestoneReached, SignalKind.renewalWindowOpened, SignalKind.maturityAnniversary,
+    ]
+
+    /// The stage, milestone-missed and champion-left signals the final facts call for: every order raises all of
+    /// them. (An order that delivers an early fact very late can also raise one for a state the early fact then
+    /// rules out, such as a stage entered on partial facts; the final state is the same.)
+    static func required(by state: AccountState) -> Set<String> {
+        let id = state.accountId
+        var ids = Set(state.stageHistory.map { "\(SignalKind.stageEntered)/\(id)/\($0.stage.rawValue)/\(Timestamp.format($0.enteredAt))" })
+        for milestone in state.milestones where milestone.status == .missed || milestone.status == .reachedLate {
+            ids.insert("\(SignalKind.milestoneMissed)/\(id)/\(milestone.name)")
+        }
+        return ids
+    }
+
+    /// A random but plausible stream for one account.
+    static func stream<R: RandomNumberGenerator>(_ random: inout R) -> [AccountEvent] {
+        var story = Story()
+        var events = [story.track(CanonicalEvent.contractSigned, day: 0, ["arr": .number(Double(Int.random(in: 5...500, using: &random)) * 1000),
+                                                                            "renewalDate": "2027-01-05T00:00:00Z", "seats": 50])]
+        let users = ["a", "b", "c", "d"]
+        for user in users {
+            events.append(story.identify(user, role: ["admin", "champion", "sponsor", "end_user"].randomElement(using: &random)!,
+                                         day: Double.random(in: 0...30, using: &random)))
+        }
+        let business = [
+            CanonicalEvent.kickoffCompleted, CanonicalEvent.welcomeSent, CanonicalEvent.onboardingCompleted,
+            CanonicalEvent.trainingCompleted, CanonicalEvent.touchpointLogged, CanonicalEvent.ticketOpened,
+            CanonicalEvent.ticketEscalated, CanonicalEvent.ticketClosed, CanonicalEvent.npsSubmitted, CanonicalEvent.invoiceOverdue,
+            CanonicalEvent.invoicePaid, CanonicalEvent.licenseUpdated, CanonicalEvent.contactRoleChanged, CanonicalEvent.contactLeft,
+            CanonicalEvent.expansionSigned, CanonicalEvent.renewalSigned, CanonicalEvent.csmAssigned,
+        ]
+        for _ in 0..<Int.random(in: 20...60, using: &random) {
+            let day = Double(Int.random(in: 0...400, using: &random)) + Double.random(in: 0..<1, using: &random)
+            let user = users.randomElement(using: &random)!
+            if Bool.random(using: &random) {
+                events.append(story.track(["Report Exported", "Dashboard Viewed", "Alert Created"].randomElement(using: &random)!, day: day, user: user))
+                continue
+            }
+            let name = business.randomElement(using: &random)!
+            let properties: [String: JSONValue] = [
+                "ticketId": .string("t\(Int.random(in: 1...3, using: &random))"), "priority": "high",
+                "score": .number(Double(Int.random(in: 0...10, using: &random))), "invoiceId": "i1", "daysOverdue": 20,
+                "purchased": 50, "assigned": .number(Double(Int.random(in: 10...50, using: &random))),
+                "role": .string(["champion", "admin"].randomElement(using: &random)!), "csmId": .string(user), "seats": 60,
+            ]
+            events.append(story.track(name, day: day, user: user, properties))
+        }
+        return events
+    }
+
+    @Test("Any permutation of a stream, with duplicates, in any batches, gives the same final state and the same fact signals", arguments: 0..<40)
+    func permutationsAgree(seed: Int) {
+        var random = SplitMix(seed: UInt64(seed))
+        let events = Self.stream(&random)
+        let end = events.map(\.timestamp).max()!
+
+        var ordered = EngineHarness()
+        var orderedSignals: [Signal] = []
+        for event in events.sorted(by: { ($0.timestamp, $0.messageId) < ($1.timestamp, $1.messageId) }) {
+            orderedSignals += ordered.apply([event])
+        }
+        orderedSignals += ordered.reevaluate(at: end)
+
+        for _ in 0..<5 {
+            var shuffled = (events + events.filter { _ in Int.random(in: 0..<4, using: &random) == 0 }).shuffled(using: &random)
+            var harness = EngineHarness()
+            var signals: [Signal] = []
+            while !shuffled.isEmpty {
+                let size = Int.random(in: 1...max(1, shuffled.count / 3), using: &random)
+                signals += harness.apply(Array(shuffled.prefix(size)))
+                shuffled.removeFirst(min(size, shuffled.count))
+            }
+            signals += harness.reevaluate(at: end)
+
+            #expect(harness.state.facts.milestones == ordered.state.facts.milestones)
+            #expect(harness.state.facts.tickets == ordered.state.facts.tickets)
+            #expect(harness.state.facts.licensesAssigned == ordered.state.facts.licensesAssigned)
+            #expect(harness.state.facts.nps == ordered.state.facts.nps)
+            #expect(harness.state.csmId == ordered.state.csmId)
+            #expect(harness.state.stageHistory == ordered.state.stageHistory)
+            #expect(harness.state.milestones == ordered.state.milestones)
+            #expect(harness.state.segment == ordered.state.segment)
+            #expect(harness.state.health?.score == ordered.state.health?.score)
+            #expect(harness.state.health?.components == ordered.state.health?.components)
+            #expect(harness.state.eventCount == ordered.state.eventCount)
+            let kinds = Self.monotoneKinds
+            #expect(Set(signals.filter { kinds.contains($0.kind) }.map(\.signalId))
+                == Set(orderedSignals.filter { kinds.contains($0.kind) }.map(\.signalId)))
+            let required = Self.required(by: ordered.state)
+            #expect(required.isSubset(of: Set(signals.map(\.signalId))), "\(required.subtracting(signals.map(\.signalId)))")
+            #expect(required.isSubset(of: Set(orderedSignals.map(\.signalId))))
+            // Each signal at most once per account.
+            #expect(Set(signals.map(\.signalId)).count == signals.count)
+        }
+    }
+}
+
+/// A small seeded generator, so a failing case can be replayed.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }
