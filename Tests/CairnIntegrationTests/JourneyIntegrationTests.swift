@@ -1,0 +1,133 @@
+import CairnAMQP
+import CairnCore
+import CairnStore
+import CairnTesting
+import Foundation
+import PostgresNIO
+import Testing
+
+/// The engine through the real pipeline: the same stream, applied in order by one worker and shuffled with
+/// duplicates by two workers at once, ends in the same journeys and health.
+@Suite("Journeys end to end", .serialized)
+struct JourneyIntegrationTests {
+    /// Thirty accounts across segments, each with people, milestones, usage, support and sentiment.
+    static func stream() -> [AccountEvent] {
+        let start = Date(timeIntervalSince1970: 1_780_000_000)
+        var events: [AccountEvent] = []
+        func add(_ account: String, _ type: AccountEvent.Kind, _ name: String?, day: Double, user: String? = nil,
+                 properties: [String: JSONValue] = [:], traits: [String: JSONValue] = [:]) {
+            events.append(AccountEvent(
+                messageId: "\(account)-\(events.count)", type: type, event: name, accountId: account, userId: user,
+                timestamp: start.addingTimeInterval(day * 86_400), properties: properties, traits: traits))
+        }
+        for index in 0..<30 {
+            let account = "acct-\(index)"
+            let arr = [8_000.0, 60_000, 400_000][index % 3]
+            add(account, .track, CanonicalEvent.contractSigned, day: 0, properties: ["arr": .number(arr), "seats": 40])
+            add(account, .identify, nil, day: 0, user: "\(account)-admin", traits: ["role": "admin"])
+            add(account, .identify, nil, day: 1, user: "\(account)-champ", traits: ["role": "champion"])
+            if index % 2 == 0 { add(account, .track, CanonicalEvent.kickoffCompleted, day: Double(3 + index % 9)) }
+            if index % 3 != 1 { add(account, .track, CanonicalEvent.onboardingCompleted, day: Double(20 + index)) }
+            let activeDays = index % 5 == 0 ? 10 : 60
+            for day in stride(from: 2, to: activeDays, by: 1 + index % 3) {
+                add(account, .track, "Report Exported", day: Double(day) + 0.4, user: "\(account)-admin")
+                add(account, .track, "Dashboard Viewed", day: Double(day) + 0.6, user: "\(account)-champ")
+            }
+            add(account, .track, CanonicalEvent.licenseUpdated, day: 30, properties: ["purchased": 40, "assigned": .number(Double(10 + index))])
+            add(account, .track, CanonicalEvent.npsSubmitted, day: 45, user: "\(account)-champ", properties: ["score": .number(Double(index % 11))])
+            if index % 4 == 0 {
+                add(account, .track, CanonicalEvent.ticketOpened, day: 50, properties: ["ticketId": "t1", "priority": "high"])
+                add(account, .track, CanonicalEvent.ticketEscalated, day: 52, properties: ["ticketId": "t1"])
+            }
+            if index % 6 == 0 { add(account, .track, CanonicalEvent.contactLeft, day: 55, user: "\(account)-champ") }
+            add(account, .track, CanonicalEvent.touchpointLogged, day: 61)
+        }
+        return events
+    }
+
+    struct Journey: Equatable {
+        var stage: String
+        var history: String
+        var milestones: String
+        var score: Int
+        var components: String
+        var segment: String?
+    }
+
+    static func journeys(_ environment: IsolatedEnvironment) async throws -> [String: Journey] {
+        try await environment.withStore { store in
+            var result: [String: Journey] = [:]
+            let rows = try await store.client.query(
+                """
+                SELECT a.account_id, j.stage, j.stage_history::text, j.milestones::text, h.score, h.components::text, a.segment
+                FROM accounts a JOIN journey j USING (account_id) JOIN health h USING (account_id)
+                """)
+            for try await row in rows.decode((String, String, String, String, Int, String, String?).self) {
+                result[row.0] = Journey(stage: row.1, history: row.2, milestones: row.3, score: row.4, components: row.5, segment: row.6)
+            }
+            return result
+        }
+    }
+
+    @Test("One worker in order and two workers on a shuffled stream with duplicates end in the same journeys and health")
+    func twoWorkersAgreeWithOne() async throws {
+        let events = Self.stream()
+        let ordered = try await IsolatedEnvironment.make("journey-ordered")
+        let shuffled = try await IsolatedEnvironment.make("journey-shuffled")
+        let one = try CairnProcess(["worker"], environment: ordered.processEnvironment(), logName: "worker-\(ordered.name)")
+        let two = try (1...2).map { index in
+            try CairnProcess(["worker"], environment: shuffled.processEnvironment(), logName: "worker-\(shuffled.name)-\(index)")
+        }
+        defer { one.kill(); two.forEach { $0.kill() } }
+
+        let inOrder = events.sorted { ($0.timestamp, $0.messageId) < ($1.timestamp, $1.messageId) }
+        var generator = SystemRandomNumberGenerator()
+        let mixed = (events + events.filter { _ in Int.random(in: 0..<3, using: &generator) == 0 }).shuffled(using: &generator)
+        for (environment, stream) in [(ordered, inOrder), (shuffled, mixed)] {
+            try await environment.withAMQP { connection in
+                for chunk in stride(from: 0, to: stream.count, by: 200) {
+                    try await connection.publish(stream[chunk..<min(chunk + 200, stream.count)].map(\.message))
+                }
+            }
+        }
+        for environment in [ordered, shuffled] {
+            let done = try await environment.withStore { store in
+                await eventually(timeout: .seconds(90)) { (try? await store.eventCount(logger: store.testLogger)) == events.count }
+            }
+            #expect(done, "not every event applied in \(environment.name): \(one.log) \(two[0].log)")
+        }
+
+        let expected = try await Self.journeys(ordered)
+        let actual = try await Self.journeys(shuffled)
+        #expect(expected.count == 30)
+        #expect(Set(expected.values.map(\.segment)) == ["smb", "mid-market", "enterprise"])
+        #expect(Set(expected.values.map(\.stage)).count >= 2, "\(expected.values.map(\.stage))")
+        for (account, journey) in expected {
+            #expect(actual[account] == journey, "\(account)")
+        }
+        // Signals of facts were raised once each, whatever the order.
+        let signalCounts = try await [ordered, shuffled].asyncMap { environment in
+            try await environment.withStore { store in
+                try await store.integer(
+                    "SELECT count(DISTINCT message_id)::int8 FROM outbox WHERE routing_key IN ('milestone.reached', 'nps.detractor', 'ticket.escalated', 'contact.role_changed')")
+            }
+        }
+        #expect(signalCounts[0] == signalCounts[1])
+        let duplicates = try await shuffled.withStore { store in
+            try await store.integer("SELECT count(*)::int8 - count(DISTINCT message_id)::int8 FROM outbox")
+        }
+        #expect(duplicates == 0)
+        #expect(await one.terminate() == 0)
+        for worker in two { #expect(await worker.terminate() == 0) }
+        await ordered.tearDown()
+        await shuffled.tearDown()
+    }
+}
+
+extension Array {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var result: [T] = []
+        for element in self { result.append(try await transform(element)) }
+        return result
+    }
+}
