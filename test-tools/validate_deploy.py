@@ -52,10 +52,7 @@ DEFAULT_K8S_VERSION = "1.30"
 
 # Routes the deployment already probes although the code does not serve them yet, with the reason. Reported as
 # PENDING (not a failure) until the code serves them; then the entry is reported as stale and should be removed.
-PENDING_ROUTES = {
-    ("metrics", "/readyz"): "worker and escalator readiness on CAIRN_METRICS_PORT (issue 10): the metrics "
-    "listener serves /healthz and /metrics only so far; until it serves /readyz those pods never become Ready",
-}
+PENDING_ROUTES: dict = {}
 
 # Which listener serves each role's HTTP, and the variable that sets its port.
 ROLE_LISTENER = {"ingest": "ingest", "api": "api", "worker": "metrics", "escalator": "metrics"}

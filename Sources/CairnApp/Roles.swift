@@ -62,7 +62,10 @@ public func buildServiceGroup(
                 logger: logger))
     }
     if !roles.contains(.ingest) && !roles.contains(.api), let port = settings.metricsPort {
-        services.append(buildMetricsApplication(registry: metrics, host: settings.httpHost, port: port, logger: logger))
+        services.append(
+            buildMetricsApplication(
+                registry: metrics, host: settings.httpHost, port: port, logger: logger,
+                isReady: { connection.isConnected ? await store.isReachable(logger: logger) : false }))
     }
     return ServiceGroup(
         configuration: .init(

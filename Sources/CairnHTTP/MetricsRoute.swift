@@ -15,11 +15,19 @@ extension Router {
 }
 
 /// A listener with only `/healthz` and `/metrics`, for roles that serve no HTTP of their own (`CAIRN_METRICS_PORT`).
-public func buildMetricsApplication(registry: PrometheusCollectorRegistry, host: String, port: Int, logger: Logger)
-    -> some ApplicationProtocol
-{
+/// - Parameter isReady: whether the role can do its work (broker connected, database reachable); `/readyz`
+///   answers 503 while it is not.
+public func buildMetricsApplication(
+    registry: PrometheusCollectorRegistry, host: String, port: Int, logger: Logger,
+    isReady: @escaping @Sendable () async -> Bool = { true }
+) -> some ApplicationProtocol {
     let router = Router()
+    router.add(middleware: JSONErrorMiddleware())
     router.get("/healthz") { _, _ in try jsonResponse(["status": "ok"]) }
+    router.get("/readyz") { _, _ in
+        guard await isReady() else { throw HTTPErrorResponse.unavailable("broker or database not reachable") }
+        return try jsonResponse(["status": "ready"])
+    }
     router.addMetricsRoute(registry)
     return Application(router: router, configuration: .init(address: .hostname(host, port: port)), logger: logger)
 }

@@ -65,6 +65,8 @@ struct PipelineTests {
         #expect(activity == 2)
         let metrics = String(decoding: try await http(port: metricsPort, path: "/metrics").body, as: UTF8.self)
         #expect(metrics.contains("cairn_worker_events_applied_total 2"), "\(metrics)")
+        #expect(try await http(port: metricsPort, path: "/readyz").status == 200)
+        #expect(try await http(port: metricsPort, path: "/healthz").status == 200)
         #expect(metrics.contains("cairn_worker_events_duplicate_total 4"))
         #expect(metrics.contains(#"cairn_consumer_messages_total{queue="cairn.events.work",outcome="applied"} 6"#))
         #expect(await worker.terminate() == 0)
