@@ -14,6 +14,10 @@ public struct CairnSettings: Sendable {
     public var apiPort: Int
     /// Port of the `/metrics` listener for roles without HTTP of their own; none when unset.
     public var metricsPort: Int?
+    /// The clock time-based re-evaluation uses.
+    public var clock: EvaluationClock
+    /// How often the escalator sweeps for accounts that time alone changes.
+    public var sweepInterval: Duration
     /// Publishing connections `cairn ingest` spreads its requests over.
     public var ingestPublishers: Int
     /// Address the HTTP roles listen on.
@@ -30,6 +34,8 @@ public struct CairnSettings: Sendable {
         "CAIRN_HTTP_HOST": "127.0.0.1",
         "CAIRN_METRICS_PORT": "",
         "CAIRN_INGEST_PUBLISHERS": "2",
+        "CAIRN_CLOCK": "wall",
+        "CAIRN_SWEEP_INTERVAL": "60",
         "LOG_LEVEL": "info",
     ]
 
@@ -67,6 +73,14 @@ public struct CairnSettings: Sendable {
             throw SettingsError(variable: "CAIRN_INGEST_PUBLISHERS", message: "must be a number of connections from 1 to 16")
         }
         ingestPublishers = publishers
+        guard let clock = EvaluationClock(rawValue: value("CAIRN_CLOCK")) else {
+            throw SettingsError(variable: "CAIRN_CLOCK", message: "must be wall or stream")
+        }
+        self.clock = clock
+        guard let seconds = Double(value("CAIRN_SWEEP_INTERVAL")), seconds >= 0.1, seconds <= 86_400 else {
+            throw SettingsError(variable: "CAIRN_SWEEP_INTERVAL", message: "must be a number of seconds from 0.1 to 86400")
+        }
+        sweepInterval = .milliseconds(Int(seconds * 1000))
         metricsPort = environment["CAIRN_METRICS_PORT"].flatMap { $0.isEmpty ? nil : $0 } == nil ? nil : try port("CAIRN_METRICS_PORT")
         guard let level = Logger.Level(rawValue: value("LOG_LEVEL").lowercased()) else {
             throw SettingsError(variable: "LOG_LEVEL", message: "must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")

@@ -35,7 +35,10 @@ public func buildServiceGroup(
         services.append(OutboxRelay(store: store, connection: connection, logger: logger))
     }
     if roles.contains(.worker) { services.append(EventWorker(store: store, connection: connection, logger: logger)) }
-    if roles.contains(.escalator) { services.append(Escalator(store: store, connection: connection, logger: logger)) }
+    if roles.contains(.escalator) {
+        services.append(Escalator(store: store, connection: connection, logger: logger))
+        services.append(SweepService(store: store, clock: settings.clock, interval: settings.sweepInterval, logger: logger))
+    }
     if roles.contains(.ingest) {
         var configuration = IngestConfiguration(writeKeys: settings.writeKeys)
         configuration.host = settings.httpHost

@@ -292,7 +292,7 @@ extension Store {
     }
 
     /// Writes signals to the outbox, to be relayed to `cairn.signals` with the kind as routing key.
-    private func enqueue(_ signals: [Signal], on connection: PostgresConnection, logger: Logger) async throws {
+    func enqueue(_ signals: [Signal], on connection: PostgresConnection, logger: Logger) async throws {
         guard !signals.isEmpty else { return }
         try await enqueue(
             exchange: "cairn.signals", routingKeys: signals.map(\.kind), messageIDs: signals.map(\.signalId),

@@ -124,6 +124,51 @@ struct JourneyIntegrationTests {
     }
 }
 
+extension JourneyIntegrationTests {
+    @Test("The sweep re-evaluates silent accounts at the stream clock: usage decays, SLAs are missed, signals raised once")
+    func sweepSeesSilence() async throws {
+        let environment = try await IsolatedEnvironment.make("sweep")
+        let start = Date(timeIntervalSince1970: 1_780_000_000)
+        func event(_ account: String, _ index: Int, _ type: AccountEvent.Kind, _ name: String?, day: Double,
+                   user: String? = nil, properties: [String: JSONValue] = [:], traits: [String: JSONValue] = [:]) -> AccountEvent {
+            AccountEvent(messageId: "\(account)-\(index)", type: type, event: name, accountId: account, userId: user,
+                         timestamp: start.addingTimeInterval(day * 86_400), properties: properties, traits: traits)
+        }
+        var quiet = [
+            event("quiet", 0, .track, CanonicalEvent.contractSigned, day: 0, properties: ["arr": 50_000]),
+            event("quiet", 1, .identify, nil, day: 0, user: "ada", traits: ["role": "admin"]),
+        ]
+        quiet += (2..<20).map { event("quiet", $0, .track, "Report Exported", day: Double($0), user: "ada") }
+        // A busy account keeps the stream clock moving to day 60.
+        let busy = (0..<60).map { event("busy", $0, .track, "Report Exported", day: Double($0), user: "bob") }
+
+        let stream = quiet + busy
+        let (before, after, again, missed, history) = try await environment.withStore { store in
+            _ = try await store.apply(stream, logger: store.testLogger)
+            let before = try await store.account("quiet", logger: store.testLogger)?.health
+            let now = try #require(try await store.now(.stream, logger: store.testLogger))
+            let first = try await store.sweep(now: now, logger: store.testLogger)
+            let after = try await store.account("quiet", logger: store.testLogger)
+            let again = try await store.sweep(now: now, logger: store.testLogger)
+            let missed = try await store.integer(
+                "SELECT count(*)::int8 FROM outbox WHERE routing_key = 'milestone.missed' AND payload LIKE '%\"quiet\"%'")
+            let history = try await store.integer("SELECT count(*)::int8 FROM health_history WHERE account_id = 'quiet'")
+            return (before, (first, after), again, missed, history)
+        }
+        #expect(before?.components.first { $0.name == "usage" }?.score == 100, "\(String(describing: before))")
+        #expect(after.0.ran && after.0.accounts == 1, "\(after.0)")
+        let health = try #require(after.1?.health)
+        #expect(health.score < (before?.score ?? 0))
+        #expect(health.components.first { $0.name == "usage" }?.reason.contains("admin ada active 0 of 14 days") == true)
+        #expect(health.updatedAt > (before?.updatedAt ?? .distantFuture))
+        #expect(after.1?.milestones.first { $0.name == "kickoff" }?.status == .missed)
+        #expect(again.accounts == 0, "an account swept at this time is not swept again")
+        #expect(missed == 1, "kickoff (due on day 7) missed, raised once although evaluated three times")
+        #expect(history == 2, "one health row per evaluated day")
+        await environment.tearDown()
+    }
+}
+
 extension Array {
     func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
         var result: [T] = []

@@ -1,0 +1,82 @@
+public import CairnCore
+public import Foundation
+public import Logging
+import PostgresNIO
+
+/// Which clock decides "now" for time-based re-evaluation (CONTRACT.md, "Time").
+public enum EvaluationClock: String, Sendable, Hashable {
+    /// The wall clock: production.
+    case wall
+    /// The latest event time stored: simulations and replays, so every process agrees on the simulated "now".
+    case stream
+}
+
+/// What one sweep did.
+public struct SweepOutcome: Sendable, Hashable {
+    /// False when another process held the sweep lock: then this one did nothing.
+    public var ran: Bool
+    public var accounts: Int
+    public var signals: Int
+}
+
+extension Store {
+    /// Key of the advisory lock that elects the one process sweeping at a time.
+    static let sweepLock: Int64 = 0x6361_6972_6E5F_7377  // "cairn_sw"
+
+    /// The evaluation time of the given clock.
+    public func now(_ clock: EvaluationClock, logger: Logger) async throws -> Date? {
+        switch clock {
+        case .wall:
+            return Date()
+        case .stream:
+            let rows = try await client.query("SELECT max(last_event_at) FROM accounts", logger: logger)
+            for try await latest in rows.decode(Date?.self) { return latest }
+            return nil
+        }
+    }
+
+    /// Re-evaluates accounts not evaluated in the last day at `now`: silence lowers usage, SLAs pass, renewal
+    /// windows open, anniversaries come, without any event. Runs in chunks of `chunk` accounts, each chunk in
+    /// its own transaction with its rows locked (`SKIP LOCKED`: a worker busy with an account keeps it), and only
+    /// in the process that holds the sweep lock, so two escalators never sweep at once.
+    public func sweep(now: Date, chunk: Int = 500, logger: Logger) async throws -> SweepOutcome {
+        var outcome = SweepOutcome(ran: false, accounts: 0, signals: 0)
+        let staleBefore = now.addingTimeInterval(-86_400)
+        while true {
+            let step = try await client.withTransaction(logger: logger) { connection -> (ran: Bool, accounts: Int, signals: Int, done: Bool) in
+                var elected = false
+                for try await got in try await connection.query(
+                    "SELECT pg_try_advisory_xact_lock(\(Self.sweepLock))", logger: logger
+                ).decode(Bool.self) { elected = got }
+                guard elected else { return (false, 0, 0, true) }
+                var ids: [String] = []
+                let rows = try await connection.query(
+                    """
+                    SELECT a.account_id FROM accounts a JOIN health h ON h.account_id = a.account_id
+                    WHERE h.evaluated_at < \(staleBefore) AND a.last_event_at <= \(now)
+                    ORDER BY a.account_id
+                    LIMIT \(chunk)
+                    FOR UPDATE OF a SKIP LOCKED
+                    """, logger: logger)
+                for try await id in rows.decode(String.self) { ids.append(id) }
+                guard !ids.isEmpty else { return (true, 0, 0, true) }
+                var states = try await lockAccounts(ids, on: connection, logger: logger)
+                let contexts = try await loadContexts(
+                    ids, now: Dictionary(uniqueKeysWithValues: ids.map { ($0, now) }), on: connection, logger: logger)
+                var outcomes: [JourneyEngine.Outcome] = []
+                for id in ids {
+                    guard let state = states.removeValue(forKey: id) else { continue }
+                    outcomes.append(JourneyEngine.reevaluate(state, context: contexts[id] ?? .init(), now: now, configuration: engine))
+                }
+                try await save(outcomes.map(\.state), on: connection, logger: logger)
+                let signals = outcomes.flatMap(\.signals)
+                try await enqueue(signals, on: connection, logger: logger)
+                return (true, outcomes.count, signals.count, ids.count < chunk)
+            }
+            outcome.ran = outcome.ran || step.ran
+            outcome.accounts += step.accounts
+            outcome.signals += step.signals
+            if step.done { return outcome }
+        }
+    }
+}
