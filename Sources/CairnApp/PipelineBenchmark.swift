@@ -13,7 +13,10 @@ import PostgresNIO
 /// across machines; absolute rates on shared machines are noisy.
 public struct PipelineBenchmark: Sendable {
     public var events = 20_000
-    public var accounts = 1_000
+    /// Distinct accounts the events belong to; one end-to-end run per value.
+    public var accountCounts = [1_000]
+    /// Workers applying the events; one end-to-end run per value (and per account count).
+    public var workerCounts = [1]
     /// Messages per publish call and publish calls in flight at once.
     public var chunk = 500
     public var chunksInFlight = 4
@@ -27,37 +30,65 @@ public struct PipelineBenchmark: Sendable {
     }
 
     public struct Result: Sendable, Codable {
+        public struct Run: Sendable, Codable {
+            public var accounts: Int
+            public var workers: Int
+            public var seconds: Double
+            public var eventsPerSecond: Double
+            /// End-to-end rate divided by the raw rate measured in the same run.
+            public var ratio: Double
+        }
+
         public var events: Int
-        public var accounts: Int
         public var meanEventBytes: Int
         public var rawSeconds: Double
         public var rawMessagesPerSecond: Double
-        public var endToEndSeconds: Double
-        public var endToEndEventsPerSecond: Double
-        /// End-to-end rate divided by the raw rate measured in the same run.
-        public var ratio: Double
+        public var runs: [Run]
+    }
+
+    /// A realistic mix: mostly product usage by several users per account, some identify calls with personas and
+    /// a few business events, so the engine does its full work.
+    func sample(runID: String, accounts: Int) -> [AccountEvent] {
+        let start = Date(timeIntervalSince1970: 1_790_000_000)
+        let roles = ["admin", "champion", "sponsor", "end_user", "end_user"]
+        let business = [CanonicalEvent.contractSigned, CanonicalEvent.kickoffCompleted, CanonicalEvent.npsSubmitted, CanonicalEvent.ticketOpened]
+        return (0..<events).map { index in
+            let account = "bench-\(runID)-\(index % accounts)"
+            let user = "user-\(index % (accounts * 5))"
+            let at = start.addingTimeInterval(Double(index) * 30)
+            let id = "bench-\(runID)-\(index)"
+            switch index % 50 {
+            case 0:
+                return AccountEvent(messageId: id, type: .identify, accountId: account, userId: user, timestamp: at,
+                                    traits: ["role": .string(roles[(index / 50) % roles.count])])
+            case 25:
+                return AccountEvent(messageId: id, type: .track, event: business[(index / 50) % business.count], accountId: account,
+                                    userId: user, timestamp: at, properties: ["arr": 60_000, "score": 8, "priority": "low"])
+            default:
+                return AccountEvent(messageId: id, type: .track, event: index % 7 == 0 ? "Dashboard Shared" : "Report Exported",
+                                    accountId: account, userId: user, timestamp: at, properties: ["plan": "pro", "seats": 25])
+            }
+        }
     }
 
     public func run() async throws -> Result {
-        let runID = UUID().uuidString.prefix(8).lowercased()
-        let start = Date(timeIntervalSince1970: 1_790_000_000)
-        let sample = (0..<events).map { index in
-            AccountEvent(
-                messageId: "bench-\(runID)-\(index)", type: .track, event: index % 50 == 0 ? "Dashboard Shared" : "Report Exported",
-                accountId: "bench-\(index % accounts)", userId: "user-\(index % (accounts * 5))",
-                timestamp: start.addingTimeInterval(Double(index) * 30), properties: ["plan": "pro", "seats": 25])
-        }
-        let bodies = sample.map { $0.encoded() }
+        let runID = String(UUID().uuidString.prefix(8).lowercased())
+        let bodies = sample(runID: runID, accounts: accountCounts[0]).map { $0.encoded() }
         let meanBytes = bodies.map(\.count).reduce(0, +) / max(bodies.count, 1)
-
-        let raw = try await measureRaw(bodies: bodies, runID: String(runID))
-        logger.info("raw pass-through measured", metadata: ["cairn.seconds": "\(raw)"])
-        let endToEnd = try await measureEndToEnd(sample, runID: String(runID))
+        let raw = try await measureRaw(bodies: bodies, runID: runID)
         let rawRate = Double(events) / raw
-        let endToEndRate = Double(events) / endToEnd
-        return Result(
-            events: events, accounts: accounts, meanEventBytes: meanBytes, rawSeconds: raw, rawMessagesPerSecond: rawRate,
-            endToEndSeconds: endToEnd, endToEndEventsPerSecond: endToEndRate, ratio: endToEndRate / rawRate)
+        logger.info("raw pass-through measured", metadata: ["cairn.seconds": "\(raw)"])
+        var runs: [Result.Run] = []
+        for accounts in accountCounts {
+            for workers in workerCounts {
+                let id = "\(runID)-\(accounts)-\(workers)"
+                let seconds = try await measureEndToEnd(sample(runID: id, accounts: accounts), runID: id, workers: workers)
+                let rate = Double(events) / seconds
+                runs.append(.init(accounts: accounts, workers: workers, seconds: seconds, eventsPerSecond: rate, ratio: rate / rawRate))
+                logger.info("end-to-end measured", metadata: ["cairn.accounts": "\(accounts)", "cairn.workers": "\(workers)"])
+            }
+        }
+        return Result(events: events, meanEventBytes: meanBytes, rawSeconds: raw, rawMessagesPerSecond: rawRate, runs: runs)
     }
 
     /// Publish with confirms to `cairn.events` (no consumer): the rate HTTP ingest is measured against.
@@ -71,7 +102,7 @@ public struct PipelineBenchmark: Sendable {
             let messages = (0..<events).map { index in
                 let event = AccountEvent(
                     messageId: "publish-\(runID)-\(index)", type: .track, event: "Report Exported",
-                    accountId: "bench-\(index % accounts)", userId: "user-\(index % (accounts * 5))", timestamp: Date(),
+                    accountId: "bench-\(index % accountCounts[0])", userId: "user-\(index % (accountCounts[0] * 5))", timestamp: Date(),
                     receivedAt: Date(), properties: ["plan": "pro", "seats": 25])
                 return AMQPMessage(exchange: CairnTopology.events, routingKey: event.routingKey, body: event.encoded(), messageID: event.messageId)
             }
@@ -132,19 +163,24 @@ public struct PipelineBenchmark: Sendable {
         }
     }
 
-    /// Publishes the events while one worker applies them: seconds until the last one is committed.
-    private func measureEndToEnd(_ sample: [AccountEvent], runID: String) async throws -> Double {
+    /// Publishes the events while `workers` workers (each with its own broker connection, as separate processes
+    /// would have) apply them: seconds until the last one is committed.
+    private func measureEndToEnd(_ sample: [AccountEvent], runID: String, workers: Int) async throws -> Double {
         let store = Store(configuration: settings.database, logger: logger)
-        let workerConnection = AMQPConnection(configuration: settings.amqp, topology: CairnTopology.core, logger: logger)
+        let connections = (0..<workers).map { _ in
+            AMQPConnection(configuration: settings.amqp, topology: CairnTopology.core, logger: logger)
+        }
         let publisher = AMQPConnection(configuration: settings.amqp, topology: CairnTopology.core, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await store.client.run() }
             defer { group.cancelAll() }
             try await store.migrate()
-            group.addTask { try await workerConnection.run() }
             group.addTask { try await publisher.run() }
-            group.addTask { try await OutboxRelay(store: store, connection: workerConnection, logger: logger).run() }
-            group.addTask { try await EventWorker(store: store, connection: workerConnection, logger: logger).run() }
+            for connection in connections {
+                group.addTask { try await connection.run() }
+                group.addTask { try await OutboxRelay(store: store, connection: connection, logger: logger).run() }
+                group.addTask { try await EventWorker(store: store, connection: connection, logger: logger).run() }
+            }
             let messages = sample.map {
                 AMQPMessage(exchange: CairnTopology.events, routingKey: $0.routingKey, body: $0.encoded(), messageID: $0.messageId)
             }

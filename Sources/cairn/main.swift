@@ -87,11 +87,21 @@ struct Demo: AsyncParsableCommand {
 }
 
 struct Bench: AsyncParsableCommand {
+    static func counts(_ text: String, option: String) throws -> [Int] {
+        let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) > 0 }) else {
+            throw ValidationError("\(option) must be positive whole numbers separated by commas, got \(text)")
+        }
+        return values.map { $0! }
+    }
+
     static let configuration = CommandConfiguration(
         abstract: "Raw broker pass-through and end-to-end (AMQP to committed state) in one run; see scripts/bench.")
 
     @Option(help: "Events to send in each measurement.") var events = 20_000
-    @Option(help: "Distinct accounts the events belong to.") var accounts = 1_000
+    @Option(help: "Distinct accounts the events belong to; comma-separated for one run each (1000,100000).")
+    var accounts = "1000"
+    @Option(help: "Workers applying the events; comma-separated for one run each (1,2).") var workers = "1"
     @Option(help: "Write the result as JSON to this file.") var json: String?
     @Flag(help: "Only measure publishing with confirms to cairn.events (the baseline of scripts/bench-ingest).")
     var publishOnly = false
@@ -100,17 +110,21 @@ struct Bench: AsyncParsableCommand {
         let settings = try loadSettings()
         var benchmark = PipelineBenchmark(settings: settings, logger: makeLogger(settings))
         benchmark.events = events
-        benchmark.accounts = accounts
+        benchmark.accountCounts = try Self.counts(accounts, option: "--accounts")
+        benchmark.workerCounts = try Self.counts(workers, option: "--workers")
         if publishOnly {
             print(String(format: "raw publish with confirms: %.0f msg/s", try await benchmark.measurePublish()))
             return
         }
         let result = try await benchmark.run()
-        print("events \(result.events), accounts \(result.accounts), mean event \(result.meanEventBytes) bytes")
-        print("| measurement | seconds | rate (msg/s) | ratio to raw |")
-        print("|---|---|---|---|")
-        print(String(format: "| raw broker pass-through (publish+confirm, consume+ack) | %.2f | %.0f | 1.00 |", result.rawSeconds, result.rawMessagesPerSecond))
-        print(String(format: "| end-to-end, 1 worker (AMQP publish to committed state) | %.2f | %.0f | %.2f |", result.endToEndSeconds, result.endToEndEventsPerSecond, result.ratio))
+        print("events \(result.events) per measurement, mean event \(result.meanEventBytes) bytes")
+        print("| measurement | accounts | workers | seconds | rate (msg/s) | ratio to raw |")
+        print("|---|---|---|---|---|---|")
+        print(String(format: "| raw broker pass-through (publish+confirm, consume+ack) | | | %.2f | %.0f | 1.00 |", result.rawSeconds, result.rawMessagesPerSecond))
+        for run in result.runs {
+            print(String(format: "| end-to-end (AMQP publish to committed state) | %d | %d | %.2f | %.0f | %.2f |",
+                         run.accounts, run.workers, run.seconds, run.eventsPerSecond, run.ratio))
+        }
         if let json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
