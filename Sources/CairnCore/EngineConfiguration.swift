@@ -12,6 +12,10 @@ public struct EngineConfiguration: Sendable, Hashable {
     public var thresholds: Thresholds
     /// Source event names mapped to canonical ones (`"Deal Won": "contract.signed"`).
     public var eventNames: [String: String]
+    /// The plays the escalator runs; the shipped catalogue by default.
+    public var playbooks: [Playbook] = Playbook.catalogue
+    /// CSMs, pools and managers.
+    public var roster = Roster()
 
     public init(
         segments: [Segment], personas: [String: Persona], milestones: [Milestone], bands: HealthBands,

@@ -79,8 +79,9 @@ public enum JourneyEngine {
         case CanonicalEvent.contactRoleChanged:
             return [signal(SignalKind.contactRoleChanged, properties["role"].map { ["role": $0] } ?? [:])]
         case CanonicalEvent.npsSubmitted:
-            guard let score = properties["score"]?.doubleValue, Int(score) <= configuration.thresholds.npsDetractorMax else { return [] }
-            return [signal(SignalKind.npsDetractor, ["score": .number(score)])]
+            guard let score = properties["score"]?.doubleValue else { return [] }
+            if Int(score) <= configuration.thresholds.npsDetractorMax { return [signal(SignalKind.npsDetractor, ["score": .number(score)])] }
+            return score >= 9 ? [signal(SignalKind.npsPromoter, ["score": .number(score)])] : []
         case CanonicalEvent.ticketEscalated:
             return [signal(SignalKind.ticketEscalated, properties["priority"].map { ["priority": $0] } ?? [:])]
         case CanonicalEvent.invoiceOverdue:

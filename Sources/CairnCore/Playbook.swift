@@ -20,59 +20,247 @@ public struct AccountContext: Sendable, Hashable {
     }
 }
 
-/// A play: when a signal matches, the account's CSM (or a pool) gets a task with these steps.
-public struct Playbook: Sendable {
+/// A play: when a signal matches its trigger, the right person gets a task with these steps (or the account gets
+/// an automated 1:M message), at most once while one is open and not again within the cool-down.
+public struct Playbook: Sendable, Hashable {
+    /// What a matching signal turns into.
+    public enum Action: String, Sendable, Hashable, CaseIterable {
+        /// A task for a person: the CSM of a high-touch account, a pool for the others.
+        case task
+        /// An automated message (email or in-app) for low-touch accounts; a task where there is no outreach.
+        case outreach
+        /// Both: a task and the automated message.
+        case taskAndOutreach = "task+outreach"
+    }
+
+    /// Which signals start the play. Every condition given must hold.
+    public struct Trigger: Sendable, Hashable {
+        public var kind: String
+        /// `health.band_changed`: the band left and the band entered.
+        public var bandFrom: HealthBand?
+        public var bandTo: HealthBand?
+        /// `contact.role_changed`: the new role.
+        public var roles: Set<String>?
+        /// The account's current stage and band when the signal is handled.
+        public var stages: Set<JourneyStage>?
+        public var bands: Set<HealthBand>?
+        /// `renewal.window_opened`: which windows (days before renewal).
+        public var windowDays: Set<Int>?
+
+        public init(
+            kind: String, bandFrom: HealthBand? = nil, bandTo: HealthBand? = nil, roles: Set<String>? = nil,
+            stages: Set<JourneyStage>? = nil, bands: Set<HealthBand>? = nil, windowDays: Set<Int>? = nil
+        ) {
+            self.kind = kind
+            self.bandFrom = bandFrom
+            self.bandTo = bandTo
+            self.roles = roles
+            self.stages = stages
+            self.bands = bands
+            self.windowDays = windowDays
+        }
+
+        public func matches(_ signal: Signal, account: AccountContext) -> Bool {
+            guard signal.kind == kind else { return false }
+            if let bandFrom, signal.data["from"]?.stringValue != bandFrom.rawValue { return false }
+            if let bandTo, signal.data["to"]?.stringValue != bandTo.rawValue { return false }
+            if let roles, !roles.contains(signal.data["role"]?.stringValue ?? "") { return false }
+            if let stages, !stages.contains(account.stage) { return false }
+            if let bands, !(account.health.map { bands.contains($0.band) } ?? false) { return false }
+            if let windowDays, !windowDays.contains(Int(signal.data["days"]?.doubleValue ?? -1)) { return false }
+            return true
+        }
+    }
+
+    /// The automated 1:M message of a play: content the sending system knows by key, and who receives it.
+    public struct Outreach: Sendable, Hashable {
+        public var contentKey: String
+        /// `email` or `in_app`.
+        public var channel: String
+        public var personas: [String]
+
+        public init(contentKey: String, channel: String, personas: [String]) {
+            self.contentKey = contentKey
+            self.channel = channel
+            self.personas = personas
+        }
+    }
+
     public var id: String
     public var title: String
     public var steps: [String]
     public var priority: String
-    public var dueInDays: Int
-    public var matches: @Sendable (Signal) -> Bool
+    /// Business days (Monday to Friday) from the signal to the task's due time.
+    public var dueInBusinessDays: Int
+    /// No new task of this play for the account within this many days after the last one was closed.
+    public var cooldownDays: Int
+    public var trigger: Trigger
+    public var action: Action
+    public var outreach: Outreach?
+    /// Segments it applies to; nil for all.
+    public var segments: Set<String>?
 
-    public init(id: String, title: String, steps: [String], priority: String, dueInDays: Int,
-                matches: @escaping @Sendable (Signal) -> Bool) {
+    public init(
+        id: String, title: String, steps: [String], priority: String, dueInBusinessDays: Int, cooldownDays: Int = 0,
+        trigger: Trigger, action: Action = .task, outreach: Outreach? = nil, segments: Set<String>? = nil
+    ) {
         self.id = id
         self.title = title
         self.steps = steps
         self.priority = priority
-        self.dueInDays = dueInDays
-        self.matches = matches
+        self.dueInBusinessDays = dueInBusinessDays
+        self.cooldownDays = cooldownDays
+        self.trigger = trigger
+        self.action = action
+        self.outreach = outreach
+        self.segments = segments
     }
 
-    /// A contact became the account's champion: meet them before the relationship drifts.
-    public static let newKeyContact = Playbook(
-        id: "new-key-contact", title: "Connect with the new champion",
-        steps: ["Introduce yourself", "Schedule training", "Confirm goals and buy-in"],
-        priority: "P2", dueInDays: 5,
-        matches: { signal in
-            signal.kind == SignalKind.contactRoleChanged && signal.data["role"]?.stringValue == "champion"
-        })
-
-    public static let defaults: [Playbook] = [newKeyContact]
-
-    /// Pool for accounts without an assigned CSM.
+    /// Pool for work of accounts whose segment names no pool.
     public static let unassignedPool = "unassigned"
 }
 
-public enum Escalation {
-    /// The tasks `signal` calls for. Whether one is new or updates an open task is the store's decision.
-    public static func tasks(
-        for signal: Signal, account: AccountContext, playbooks: [Playbook] = Playbook.defaults, now: Date,
-        makeID: () -> String = { UUID().uuidString.lowercased() }
-    ) -> [TaskMessage] {
-        playbooks.filter { $0.matches(signal) }.map { playbook in
-            let assignee = account.csmId.map { TaskMessage.Assignee(kind: "csm", id: $0) }
-                ?? TaskMessage.Assignee(kind: "pool", id: Playbook.unassignedPool)
-            return TaskMessage(
-                taskId: makeID(), accountId: account.accountId, accountName: account.name ?? account.accountId,
-                playbook: playbook.id, title: playbook.title,
-                trigger: .init(kind: signal.kind, at: signal.at, detail: signal.data),
-                priority: playbook.priority, createdAt: now,
-                dueAt: signal.at.addingTimeInterval(Double(playbook.dueInDays) * 86_400),
-                assignee: assignee, steps: playbook.steps,
-                health: .init(score: account.health?.score, band: account.health?.band.rawValue, previousBand: nil),
-                stage: account.stage.rawValue, segment: account.segment ?? "default",
-                links: ["account": "/accounts/\(account.accountId)"])
+/// Who works the tasks: CSMs with their managers and capacity, and pools of people for pooled segments.
+public struct Roster: Sendable, Hashable {
+    public struct CSM: Sendable, Hashable {
+        public var manager: String?
+        /// Open tasks beyond which the CSM's manager is told (0: no limit).
+        public var capacity: Int
+
+        public init(manager: String? = nil, capacity: Int = 0) {
+            self.manager = manager
+            self.capacity = capacity
         }
+    }
+
+    public struct Pool: Sendable, Hashable {
+        public enum Assignment: String, Sendable, Hashable, CaseIterable {
+            case roundRobin = "round-robin"
+            case leastLoaded = "least-loaded"
+        }
+
+        public var members: [String]
+        public var assignment: Assignment
+        public var manager: String?
+
+        public init(members: [String], assignment: Assignment = .leastLoaded, manager: String? = nil) {
+            self.members = members
+            self.assignment = assignment
+            self.manager = manager
+        }
+    }
+
+    public var csms: [String: CSM]
+    public var pools: [String: Pool]
+    /// Receives late tasks of CSMs and pools without a manager of their own.
+    public var defaultManager: String?
+
+    public init(csms: [String: CSM] = [:], pools: [String: Pool] = [:], defaultManager: String? = nil) {
+        self.csms = csms
+        self.pools = pools
+        self.defaultManager = defaultManager
+    }
+
+    /// The manager who hears about a late task of this assignee.
+    public func manager(of assignee: TaskMessage.Assignee) -> String? {
+        switch assignee.kind {
+        case "csm": csms[assignee.id]?.manager ?? defaultManager
+        case "pool": pools[assignee.id]?.manager ?? defaultManager
+        default: nil
+        }
+    }
+}
+
+/// An automated 1:M message, published to `cairn.outreach` for the sending system.
+public struct OutreachMessage: Sendable, Hashable, Codable {
+    public var outreachId: String
+    public var accountId: String
+    public var accountName: String
+    public var playbook: String
+    public var contentKey: String
+    public var channel: String
+    /// Personas to send to (the sending system resolves them to people).
+    public var personas: [String]
+    public var trigger: TaskMessage.Trigger
+    public var createdAt: Date
+    public var segment: String
+
+    public func encoded() -> [UInt8] {
+        Array(try! JSONEncoder.cairn.encode(self))
+    }
+
+    public static func parse(_ bytes: some Collection<UInt8>) throws -> OutreachMessage {
+        try JSONDecoder.cairn.decode(OutreachMessage.self, from: Data(bytes))
+    }
+}
+
+/// What a signal calls for: tasks for people and messages for accounts.
+public struct EscalationPlan: Sendable, Hashable {
+    public var tasks: [TaskMessage] = []
+    public var outreach: [OutreachMessage] = []
+
+    public init(tasks: [TaskMessage] = [], outreach: [OutreachMessage] = []) {
+        self.tasks = tasks
+        self.outreach = outreach
+    }
+}
+
+public enum Escalation {
+    /// The plays `signal` starts for `account`, routed by the account's segment: high-touch work goes to the
+    /// account's CSM (or the segment's pool when it has none), pooled work to the segment's pool (the store picks
+    /// the member), low-touch work becomes outreach where the play has some, else goes to the pool. Whether a task
+    /// is new, refreshes an open one, or falls in a cool-down is the store's decision.
+    public static func plan(
+        for signal: Signal, account: AccountContext, configuration: EngineConfiguration = .standard, now: Date,
+        makeID: () -> String = { UUID().uuidString.lowercased() }
+    ) -> EscalationPlan {
+        let segment = account.segment.flatMap { name in configuration.segments.first { $0.name == name } }
+        let touch = segment?.touch ?? .high
+        let pool = segment?.pool ?? Playbook.unassignedPool
+        var plan = EscalationPlan()
+        for playbook in configuration.playbooks where playbook.trigger.matches(signal, account: account) {
+            if let segments = playbook.segments, !segments.contains(segment?.name ?? "") { continue }
+            let trigger = TaskMessage.Trigger(kind: signal.kind, at: signal.at, detail: signal.data)
+            let sendsOutreach = playbook.outreach != nil
+                && (playbook.action == .taskAndOutreach || (playbook.action == .outreach && touch == .low))
+            let makesTask = playbook.action != .outreach || playbook.outreach == nil || touch != .low
+            if sendsOutreach, let outreach = playbook.outreach {
+                plan.outreach.append(
+                    OutreachMessage(
+                        outreachId: "\(playbook.id)/\(account.accountId)/\(signal.signalId)", accountId: account.accountId,
+                        accountName: account.name ?? account.accountId, playbook: playbook.id,
+                        contentKey: outreach.contentKey, channel: outreach.channel, personas: outreach.personas,
+                        trigger: trigger, createdAt: now, segment: segment?.name ?? "default"))
+            }
+            guard makesTask else { continue }
+            let assignee: TaskMessage.Assignee =
+                if touch == .high, let csm = account.csmId { .init(kind: "csm", id: csm) } else { .init(kind: "pool", id: pool) }
+            plan.tasks.append(
+                TaskMessage(
+                    taskId: makeID(), accountId: account.accountId, accountName: account.name ?? account.accountId,
+                    playbook: playbook.id, title: playbook.title, trigger: trigger, priority: playbook.priority, createdAt: now,
+                    dueAt: addBusinessDays(playbook.dueInBusinessDays, to: signal.at),
+                    assignee: assignee, steps: playbook.steps,
+                    health: .init(
+                        score: account.health?.score, band: account.health?.band.rawValue,
+                        previousBand: signal.kind == SignalKind.healthBandChanged ? signal.data["from"]?.stringValue : nil),
+                    stage: account.stage.rawValue, segment: segment?.name ?? "default",
+                    links: ["account": "/accounts/\(account.accountId)"]))
+        }
+        return plan
+    }
+
+    /// `days` working days (Monday to Friday, UTC) after `date`.
+    public static func addBusinessDays(_ days: Int, to date: Date) -> Date {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        var result = date
+        var left = days
+        while left > 0 {
+            result = result.addingTimeInterval(86_400)
+            let weekday = calendar.component(.weekday, from: result)
+            if weekday != 1 && weekday != 7 { left -= 1 }
+        }
+        return result
     }
 }

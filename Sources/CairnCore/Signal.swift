@@ -36,6 +36,7 @@ public enum SignalKind {
     public static let healthDropped = "health.dropped"
     public static let championLeft = "champion.left"
     public static let npsDetractor = "nps.detractor"
+    public static let npsPromoter = "nps.promoter"
     public static let licenseUtilizationHigh = "license.utilization_high"
     public static let licenseUnderused = "license.underused"
     public static let invoiceOverdue = "invoice.overdue"
@@ -45,7 +46,7 @@ public enum SignalKind {
 
     public static let all = [
         stageEntered, milestoneReached, milestoneMissed, healthBandChanged, healthDropped, contactRoleChanged,
-        championLeft, npsDetractor, licenseUtilizationHigh, licenseUnderused, invoiceOverdue, renewalWindowOpened,
+        championLeft, npsDetractor, npsPromoter, licenseUtilizationHigh, licenseUnderused, invoiceOverdue, renewalWindowOpened,
         maturityAnniversary, ticketEscalated,
     ]
 }

@@ -12,6 +12,14 @@ public struct TaskMessage: Sendable, Hashable, Codable {
         /// `csm`, `pool` or `manager`.
         public var kind: String
         public var id: String
+        /// In a pool: the member the task was assigned to.
+        public var member: String?
+
+        public init(kind: String, id: String, member: String? = nil) {
+            self.kind = kind
+            self.id = id
+            self.member = member
+        }
 
         /// The `cairn.tasks` routing key, e.g. `csm.dana`; its queue is `cairn.tasks.csm.dana`.
         public var destination: String { "\(kind).\(id)" }

@@ -32,11 +32,14 @@ public struct Escalator: Service {
         await consumer.run(
             parse: { delivery in try Signal.parse(delivery.body) },
             apply: { signals in
+                let configuration = store.engine
                 let outcome = try await store.handle(signals, logger: logger) { signal, account in
-                    Escalation.tasks(for: signal, account: account, now: Date())
+                    Escalation.plan(for: signal, account: account, configuration: configuration, now: Date())
                 }
                 Counter(label: "cairn_escalator_tasks_created_total").increment(by: outcome.created)
                 Counter(label: "cairn_escalator_tasks_updated_total").increment(by: outcome.updated)
+                Counter(label: "cairn_escalator_tasks_cooled_down_total").increment(by: outcome.cooledDown)
+                Counter(label: "cairn_escalator_outreach_total").increment(by: outcome.outreach)
                 if outcome.created > 0 {
                     logger.info("tasks created", metadata: ["cairn.tasks_created": "\(outcome.created)"])
                 }

@@ -14,7 +14,7 @@ struct Migration: Sendable {
 }
 
 extension Migration {
-    static let all: [Migration] = [walkingSkeleton, learnedAccounts, journeysAndHealth]
+    static let all: [Migration] = [walkingSkeleton, learnedAccounts, journeysAndHealth, taskLifecycle]
 
     static let walkingSkeleton = Migration(
         version: 1, name: "walking skeleton",
@@ -185,5 +185,38 @@ extension Migration {
                 band text NOT NULL,
                 PRIMARY KEY (account_id, day)
             )
+            """)
+}
+
+extension Migration {
+    static let taskLifecycle = Migration(
+        version: 4, name: "task lifecycle",
+        sql: """
+            -- Tasks for people (kind task) and automated 1:M messages (kind outreach, closed when sent).
+            ALTER TABLE tasks ADD COLUMN kind text NOT NULL DEFAULT 'task';
+            ALTER TABLE tasks ADD COLUMN assignee_member text;
+            ALTER TABLE tasks ADD COLUMN acknowledged_at timestamptz;
+            ALTER TABLE tasks ADD COLUMN snoozed_until timestamptz;
+            ALTER TABLE tasks ADD COLUMN closed_at timestamptz;
+            ALTER TABLE tasks ADD COLUMN close_reason text;
+            ALTER TABLE tasks ADD COLUMN escalated_at timestamptz;
+            -- A snoozed task is still the open play of its account.
+            DROP INDEX tasks_one_open;
+            CREATE UNIQUE INDEX tasks_one_open ON tasks (account_id, playbook)
+                WHERE status IN ('open', 'acknowledged', 'snoozed') AND kind = 'task';
+            CREATE INDEX tasks_closed ON tasks (account_id, playbook, closed_at) WHERE closed_at IS NOT NULL;
+            CREATE INDEX tasks_late ON tasks (due_at) WHERE status = 'open' AND escalated_at IS NULL;
+            CREATE INDEX tasks_member ON tasks (assignee_kind, assignee_id, assignee_member, status);
+
+            -- Every change of every task, for its history.
+            CREATE TABLE task_events (
+                id bigserial PRIMARY KEY,
+                task_id text NOT NULL REFERENCES tasks (task_id),
+                at timestamptz NOT NULL DEFAULT now(),
+                action text NOT NULL,
+                actor text,
+                detail jsonb NOT NULL DEFAULT '{}'
+            );
+            CREATE INDEX task_events_task ON task_events (task_id, id)
             """)
 }
