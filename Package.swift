@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "CairnCore", targets: ["CairnCore"]),
         .library(name: "CairnAMQP", targets: ["CairnAMQP"]),
         .library(name: "CairnClient", targets: ["CairnClient"]),
+        .library(name: "CairnSimulator", targets: ["CairnSimulator"]),
         .library(name: "CairnTesting", targets: ["CairnTesting"]),
     ],
     dependencies: [
@@ -32,6 +33,9 @@ let package = Package(
     targets: [
         // The domain: events, journeys, health, playbooks, routing. Pure Swift, no I/O.
         .target(name: "CairnCore", swiftSettings: swiftSettings),
+
+        // A synthetic customer base (deterministic event stream and ground truth) and the evaluation maths.
+        .target(name: "CairnSimulator", dependencies: ["CairnCore"], swiftSettings: swiftSettings),
 
         // rabbitmq-c, as the system provides it (librabbitmq-dev).
         .systemLibrary(
@@ -158,7 +162,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                "CairnApp",
+                "CairnApp", "CairnSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -177,6 +181,7 @@ let package = Package(
         ),
 
         .testTarget(name: "CairnCoreTests", dependencies: ["CairnCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "CairnSimulatorTests", dependencies: ["CairnSimulator", "CairnCore"], swiftSettings: swiftSettings),
         .testTarget(name: "CairnAMQPTests", dependencies: ["CairnAMQP"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CairnIntegrationTests",

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import CairnApp
+import CairnSimulator
 import Logging
 import Metrics
 import Prometheus
@@ -10,7 +11,7 @@ import ServiceLifecycle
 struct Cairn: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Cairn: every customer account's journey and health, live, and the right task for the right person.",
-        subcommands: [Ingest.self, Worker.self, Escalator.self, API.self, Migrate.self, Demo.self, Bench.self])
+        subcommands: [Ingest.self, Worker.self, Escalator.self, API.self, Migrate.self, Demo.self, Bench.self, Simulate.self])
 }
 
 /// Options every role shares.
@@ -130,5 +131,53 @@ struct Bench: AsyncParsableCommand {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try encoder.encode(result).write(to: URL(fileURLWithPath: json))
         }
+    }
+}
+
+struct Simulate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Generate a synthetic customer base's event stream (deterministic) and its ground truth.")
+
+    /// Where the events go. Publishing to RabbitMQ or through HTTP ingest is still to come.
+    enum Destination: String, ExpressibleByArgument, CaseIterable {
+        case ndjson
+    }
+
+    @Option(help: "Accounts in the customer base.") var accounts = 2_000
+    @Option(help: "Simulated days.") var days = 180
+    @Option(help: "Seed: the same seed and options give the same events, byte for byte.") var seed: UInt64 = 1
+    @Option(help: "First simulated day (ISO date, UTC).") var start = "2026-01-01"
+    @Option(help: "Where the events go (only ndjson so far).") var via: Destination = .ndjson
+    @Option(help: "The NDJSON file to write the events to ('-' for standard output).") var out: String?
+    @Option(help: "Write the ground truth (JSON) to this file.") var truth: String?
+
+    func validate() throws {
+        if accounts < 1 { throw ValidationError("--accounts must be at least 1") }
+        if days < 1 { throw ValidationError("--days must be at least 1") }
+        if SimulationConfiguration.date(fromISODay: start) == nil {
+            throw ValidationError("--start must be an ISO date such as 2026-01-01, got \(start)")
+        }
+        if via == .ndjson, out == nil { throw ValidationError("--via ndjson needs --out FILE.ndjson (or --out - for standard output)") }
+    }
+
+    func run() async throws {
+        let configuration = SimulationConfiguration(
+            accounts: accounts, days: days, seed: seed, start: SimulationConfiguration.date(fromISODay: start)!)
+        let clock = ContinuousClock()
+        let began = clock.now
+        let simulation = try Simulation(configuration: configuration)
+        if let truth { try simulation.groundTruth.encoded().write(to: URL(fileURLWithPath: truth)) }
+        let sink = try NDJSONWriter(path: out ?? "-")
+        let bar = ProgressBar.onStandardError(total: days)
+        let events = try await simulation.write(to: sink) { day, written in
+            bar.update(done: day.index + 1, detail: "\(written) events")
+        }
+        bar.finish()
+        let elapsed = clock.now - began
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let summary = String(
+            format: "%d events, %d accounts, %d days in %.2f s (%.0f events/s)", events, accounts, days, seconds,
+            Double(events) / max(seconds, 1e-9))
+        if out == "-" { FileHandle.standardError.write(Data((summary + "\n").utf8)) } else { print(summary) }
     }
 }
