@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // The domain: events, journeys, health, playbooks, routing. Pure Swift, no I/O.
@@ -36,6 +37,12 @@ let package = Package(
 
         // A synthetic customer base (deterministic event stream and ground truth) and the evaluation maths.
         .target(name: "CairnSimulator", dependencies: ["CairnCore"], swiftSettings: swiftSettings),
+        // cairn.yaml into the engine's configuration, validated up front, errors naming file, line and key.
+        .target(
+            name: "CairnConfig",
+            dependencies: ["CairnCore", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
 
         // rabbitmq-c, as the system provides it (librabbitmq-dev).
         .systemLibrary(
@@ -182,6 +189,7 @@ let package = Package(
 
         .testTarget(name: "CairnCoreTests", dependencies: ["CairnCore"], swiftSettings: swiftSettings),
         .testTarget(name: "CairnSimulatorTests", dependencies: ["CairnSimulator", "CairnCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "CairnConfigTests", dependencies: ["CairnConfig", "CairnCore"], swiftSettings: swiftSettings),
         .testTarget(name: "CairnAMQPTests", dependencies: ["CairnAMQP"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CairnIntegrationTests",

@@ -16,7 +16,7 @@ public enum Fate: String, Sendable, Hashable, Codable, CaseIterable {
 public struct AccountTruth: Sendable, Hashable, Codable {
     public var accountId: String
     public var name: String
-    public var segment: Segment
+    public var segment: CustomerSegment
     /// Annual recurring revenue in dollars, and seats bought, at the start of the period.
     public var arr: Int
     public var seats: Int
@@ -31,7 +31,7 @@ public struct AccountTruth: Sendable, Hashable, Codable {
     public var csmId: String?
 
     public init(
-        accountId: String, name: String, segment: Segment, arr: Int, seats: Int, contractStart: Date, renewalDate: Date,
+        accountId: String, name: String, segment: CustomerSegment, arr: Int, seats: Int, contractStart: Date, renewalDate: Date,
         fate: Fate, fateDate: Date, csmId: String?
     ) {
         self.accountId = accountId

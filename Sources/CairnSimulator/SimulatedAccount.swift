@@ -11,7 +11,7 @@ struct SimulatedAccount: Sendable {
     let id: String
     let name: String
     let domain: String
-    let segment: Segment
+    let segment: CustomerSegment
     let profile: SegmentProfile
     let plan: String
     let region: Vocabulary.Region
@@ -60,7 +60,7 @@ struct SimulatedAccount: Sendable {
 
     init(index: Int, configuration: SimulationConfiguration) {
         var rng = SimulationRandom(seed: configuration.seed, stream: UInt64(index))
-        let segment = rng.weighted(Segment.allCases.map { ($0, configuration.segmentMix[$0] ?? 0) })
+        let segment = rng.weighted(CustomerSegment.allCases.map { ($0, configuration.segmentMix[$0] ?? 0) })
         let profile = SegmentProfile.of(segment)
         self.index = index
         self.segment = segment

@@ -13,7 +13,7 @@ public struct SimulationConfiguration: Sendable, Hashable {
 
     /// Share of accounts in each segment; normalised, so only the ratios matter. Default 60% SMB, 28% mid-market,
     /// 12% enterprise.
-    public var segmentMix: [Segment: Double] = [.smb: 0.60, .midMarket: 0.28, .enterprise: 0.12]
+    public var segmentMix: [CustomerSegment: Double] = [.smb: 0.60, .midMarket: 0.28, .enterprise: 0.12]
     /// CSMs that high-touch accounts (mid-market and enterprise) are assigned to, round the roster.
     public var csmRoster: [String] = [
         "dana", "li", "omar", "sofia", "kai", "maya", "jonas", "ines", "ravi", "zoe", "amir", "lena",

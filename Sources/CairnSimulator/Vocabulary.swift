@@ -40,7 +40,7 @@ enum Vocabulary {
         ("Dashboard Viewed", "dashboards"), ("Report Exported", "reports"), ("Report Created", "reports"),
         ("Search Performed", "search"), ("Workflow Run", "automation"), ("Alert Configured", "alerts"),
         ("Comment Added", "collaboration"), ("Data Imported", "data"), ("Integration Synced", "integrations"),
-        ("API Call Made", "api"), ("Forecast Viewed", "forecasting"), ("Segment Built", "segments"),
+        ("API Call Made", "api"), ("Forecast Viewed", "forecasting"), ("CustomerSegment Built", "segments"),
     ]
     /// Admins' own work, besides the features above.
     static let adminFeatures: [(String, String)] = [

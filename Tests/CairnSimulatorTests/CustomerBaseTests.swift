@@ -7,7 +7,7 @@ import Testing
 struct CustomerBaseTests {
     static let base = try! Simulation(configuration: Fixtures.configuration(accounts: 3_000, days: 180, seed: 3)).groundTruth
 
-    func accounts(_ segment: Segment) -> [AccountTruth] {
+    func accounts(_ segment: CustomerSegment) -> [AccountTruth] {
         Self.base.accounts.filter { $0.segment == segment }
     }
 
@@ -22,11 +22,11 @@ struct CustomerBaseTests {
     @Test(
         "ARR and seats stay in each segment's range, with a typical median",
         arguments: [
-            (Segment.smb, 3_000...30_000, 5...50, 6_000.0...14_000.0),
+            (CustomerSegment.smb, 3_000...30_000, 5...50, 6_000.0...14_000.0),
             (.midMarket, 30_000...150_000, 40...300, 45_000.0...80_000.0),
             (.enterprise, 150_000...2_000_000, 200...5_000, 250_000.0...500_000.0),
-        ] as [(Segment, ClosedRange<Int>, ClosedRange<Int>, ClosedRange<Double>)])
-    func sizesFitTheSegment(segment: Segment, arr: ClosedRange<Int>, seats: ClosedRange<Int>, median: ClosedRange<Double>) {
+        ] as [(CustomerSegment, ClosedRange<Int>, ClosedRange<Int>, ClosedRange<Double>)])
+    func sizesFitTheSegment(segment: CustomerSegment, arr: ClosedRange<Int>, seats: ClosedRange<Int>, median: ClosedRange<Double>) {
         let members = accounts(segment)
         #expect(members.allSatisfy { arr.contains($0.arr) && seats.contains($0.seats) })
         #expect(median.contains(EvaluationMath.median(members.map { Double($0.arr) })!))
@@ -34,10 +34,10 @@ struct CustomerBaseTests {
 
     @Test("Every fate occurs in every segment; churners are rarest in enterprise")
     func fatesAreMixed() {
-        for segment in Segment.allCases {
+        for segment in CustomerSegment.allCases {
             #expect(Set(accounts(segment).map(\.fate)) == Set(Fate.allCases))
         }
-        func churnShare(_ segment: Segment) -> Double {
+        func churnShare(_ segment: CustomerSegment) -> Double {
             Double(accounts(segment).count { $0.fate == .churns }) / Double(accounts(segment).count)
         }
         #expect(churnShare(.enterprise) < churnShare(.smb))

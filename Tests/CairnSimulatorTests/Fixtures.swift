@@ -66,16 +66,18 @@ struct Behaviour {
             let weekend = weekday == 1 || weekday == 7
             var used = 0
             for event in day.events {
-                lastDay[event.accountId] = day.index
+                // The simulator always names the account.
+                let accountId = event.accountId ?? ""
+                lastDay[accountId] = day.index
                 if Fixtures.isUsage(event) {
-                    usage[event.accountId]![day.index] += 1
+                    usage[accountId]![day.index] += 1
                     used += 1
                 } else if event.type == .track {
-                    business[event.accountId, default: []].append(
+                    business[accountId, default: []].append(
                         BusinessEvent(day: day.index, time: event.timestamp, name: event.event!, userId: event.userId, properties: event.properties))
                 } else if event.type == .identify {
-                    people[event.accountId, default: []].insert(event.userId!)
-                    identities.append((event.accountId, event.userId!, event.traits["role"]?.stringValue ?? "", event.timestamp))
+                    people[accountId, default: []].insert(event.userId!)
+                    identities.append((accountId, event.userId!, event.traits["role"]?.stringValue ?? "", event.timestamp))
                 }
             }
             if weekend {

@@ -72,7 +72,7 @@ struct SimulationTests {
         #expect(!groups.isEmpty)
         for event in identifies {
             #expect(["admin", "champion", "sponsor", "end_user"].contains(event.traits["role"]?.stringValue ?? ""))
-            #expect(event.traits["accountId"] == .string(event.accountId))
+            #expect(event.traits["accountId"] == event.accountId.map(JSONValue.string))
             #expect(event.userId != nil)
         }
         for event in groups {

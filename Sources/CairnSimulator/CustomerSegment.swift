@@ -1,5 +1,5 @@
 /// Customer segments the simulator draws accounts from. The raw value is what the ground truth holds.
-public enum Segment: String, Sendable, Hashable, Codable, CaseIterable {
+public enum CustomerSegment: String, Sendable, Hashable, Codable, CaseIterable {
     case smb
     case midMarket = "mid-market"
     case enterprise
@@ -39,7 +39,7 @@ struct SegmentProfile: Sendable {
     /// Days between invoices.
     var billingInterval: Int
 
-    static func of(_ segment: Segment) -> SegmentProfile {
+    static func of(_ segment: CustomerSegment) -> SegmentProfile {
         switch segment {
         case .smb: smb
         case .midMarket: midMarket
