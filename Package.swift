@@ -156,7 +156,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 "CairnCore", "CairnAMQP", "CairnStore", "CairnRelay", "CairnWorker", "CairnEscalator",
-                "CairnIngest", "CairnAPI",
+                "CairnIngest", "CairnAPI", "CairnConfig",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,4 +1,6 @@
 public import CairnAMQP
+import CairnConfig
+public import CairnCore
 import CairnIngest
 public import CairnStore
 public import Foundation
@@ -14,6 +16,8 @@ public struct CairnSettings: Sendable {
     public var apiPort: Int
     /// Port of the `/metrics` listener for roles without HTTP of their own; none when unset.
     public var metricsPort: Int?
+    /// The customer-success model: `CAIRN_CONFIG` (a cairn.yaml), or the shipped model when unset.
+    public var engine: EngineConfiguration
     /// The clock time-based re-evaluation uses.
     public var clock: EvaluationClock
     /// How often the escalator sweeps for accounts that time alone changes.
@@ -34,6 +38,7 @@ public struct CairnSettings: Sendable {
         "CAIRN_HTTP_HOST": "127.0.0.1",
         "CAIRN_METRICS_PORT": "",
         "CAIRN_INGEST_PUBLISHERS": "2",
+        "CAIRN_CONFIG": "",
         "CAIRN_CLOCK": "wall",
         "CAIRN_SWEEP_INTERVAL": "60",
         "LOG_LEVEL": "info",
@@ -73,6 +78,15 @@ public struct CairnSettings: Sendable {
             throw SettingsError(variable: "CAIRN_INGEST_PUBLISHERS", message: "must be a number of connections from 1 to 16")
         }
         ingestPublishers = publishers
+        if let path = environment["CAIRN_CONFIG"]?.trimmingCharacters(in: .whitespaces), !path.isEmpty {
+            do {
+                engine = try ConfigLoader.load(path: path)
+            } catch {
+                throw SettingsError(variable: "CAIRN_CONFIG", message: error.description)
+            }
+        } else {
+            engine = .standard
+        }
         guard let clock = EvaluationClock(rawValue: value("CAIRN_CLOCK")) else {
             throw SettingsError(variable: "CAIRN_CLOCK", message: "must be wall or stream")
         }

@@ -25,7 +25,7 @@ public enum Role: String, Sendable, CaseIterable {
 public func buildServiceGroup(
     roles: Set<Role>, settings: CairnSettings, metrics: PrometheusCollectorRegistry, logger: Logger
 ) -> ServiceGroup {
-    let store = Store(configuration: settings.database, logger: logger)
+    let store = Store(configuration: settings.database, engine: settings.engine, logger: logger)
     var amqpConfiguration = settings.amqp
     amqpConfiguration.connectionName = "cairn " + roles.map(\.rawValue).sorted().joined(separator: "+")
     let connection = AMQPConnection(configuration: amqpConfiguration, topology: CairnTopology.core, logger: logger)

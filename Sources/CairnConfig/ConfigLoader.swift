@@ -11,7 +11,7 @@ import Yams
 public enum ConfigLoader {
     /// The top-level sections. Thresholds are decoded before personas, and segments before milestones, because the
     /// latter are checked against the former.
-    static let sections = ["segments", "personas", "milestones", "bands", "thresholds", "events"]
+    static let sections = ["segments", "personas", "milestones", "bands", "thresholds", "events", "playbooks", "roster"]
 
     /// Loads the file at `path` (`CAIRN_CONFIG`); errors name the path as given.
     public static func load(path: String) throws(ConfigError) -> EngineConfiguration {
@@ -71,6 +71,12 @@ public enum ConfigLoader {
         }
         if let node = top["events"] {
             configuration.eventNames = try eventNames(node)
+        }
+        if let node = top["playbooks"] {
+            configuration.playbooks = try playbooks(node, segments: configuration.segments.map(\.name))
+        }
+        if let node = top["roster"] {
+            configuration.roster = try roster(node)
         }
         return configuration
     }

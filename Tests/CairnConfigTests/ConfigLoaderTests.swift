@@ -91,6 +91,38 @@ struct ConfigLoaderTests {
         #expect(configuration.eventNames == ["Deal Won": "contract.signed", "Kickoff Held": "kickoff.completed"])
     }
 
+    @Test("Playbooks and the roster load from the file")
+    func playbooksAndRoster() throws {
+        let configuration = try ConfigLoader.load(
+            yaml: """
+                playbooks:
+                  - id: qbr
+                    title: Quarterly review
+                    steps: [Prepare, Meet]
+                    priority: P3
+                    dueInBusinessDays: 10
+                    cooldownDays: 80
+                    trigger: {kind: health.band_changed, bandTo: yellow, stages: [adoption, retention]}
+                    segments: [enterprise]
+                roster:
+                  csms:
+                    dana: {manager: lee, capacity: 40}
+                    sam:
+                  pools:
+                    mid-market: {members: [ana, ben], assignment: round-robin}
+                  defaultManager: max
+                """, file: "cairn.yaml")
+        let play = try #require(configuration.playbooks.first)
+        #expect(configuration.playbooks.count == 1)
+        #expect(play.trigger == Playbook.Trigger(kind: SignalKind.healthBandChanged, bandTo: .yellow, stages: [.adoption, .retention]))
+        #expect(play.cooldownDays == 80)
+        #expect(play.segments == ["enterprise"])
+        #expect(configuration.roster.csms["dana"] == Roster.CSM(manager: "lee", capacity: 40))
+        #expect(configuration.roster.csms["sam"] == Roster.CSM())
+        #expect(configuration.roster.pools["mid-market"] == Roster.Pool(members: ["ana", "ben"], assignment: .roundRobin))
+        #expect(configuration.roster.manager(of: .init(kind: "csm", id: "sam")) == "max")
+    }
+
     @Test("An error reads file:line: key: message")
     func errorDescription() {
         let yaml = """

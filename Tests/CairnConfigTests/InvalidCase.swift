@@ -1,4 +1,9 @@
+import CairnCore
 import Testing
+
+enum SignalKindList {
+    static let text = SignalKind.all.joined(separator: ", ")
+}
 
 /// A file that must be refused, with where and why.
 struct InvalidCase: Sendable, CustomTestStringConvertible {
@@ -35,14 +40,59 @@ struct InvalidCase: Sendable, CustomTestStringConvertible {
     static let personas = "admin, champion, sponsor, end_user"
 
     static let all: [InvalidCase] = [
+        // Playbooks and the roster.
+        InvalidCase(
+            "a playbook on an unknown signal kind", line: 7, key: "playbooks[0].trigger.kind",
+            "not a signal kind; did you mean nps.detractor? (kinds: \(SignalKindList.text))",
+            yaml: """
+                playbooks:
+                  - id: p
+                    title: T
+                    steps: [a]
+                    priority: P1
+                    dueInBusinessDays: 2
+                    trigger: {kind: nps.detractr}
+                """),
+        InvalidCase(
+            "an outreach play without outreach content", line: 7, key: "playbooks[0].action",
+            "action outreach needs an outreach section",
+            yaml: """
+                playbooks:
+                  - id: p
+                    title: T
+                    steps: [a]
+                    priority: P1
+                    dueInBusinessDays: 2
+                    action: outreach
+                    trigger: {kind: nps.detractor}
+                """),
+        InvalidCase(
+            "a priority that is not P1 to P4", line: 5, key: "playbooks[0].priority", "must be one of P1, P2, P3, P4",
+            yaml: """
+                playbooks:
+                  - id: p
+                    title: T
+                    steps: [a]
+                    priority: urgent
+                    dueInBusinessDays: 2
+                    trigger: {kind: nps.detractor}
+                """),
+        InvalidCase(
+            "a pool assignment nobody knows", line: 3, key: "roster.pools.smb.assignment",
+            "must be one of round-robin, least-loaded",
+            yaml: """
+                roster:
+                  pools:
+                    smb: {members: [ana], assignment: random}
+                """),
         // Keys nobody expects: typos are caught, with a hint when one is near.
         InvalidCase(
             "unknown top-level section", line: 2, key: "segmnts", "unknown section; did you mean segments?",
             yaml: "bands: {green: 70, yellow: 40, margin: 5}\nsegmnts: []\n"),
         InvalidCase(
-            "unknown top-level section without a near one", line: 1, key: "playbooks",
-            "unknown section; expected one of segments, personas, milestones, bands, thresholds, events",
-            yaml: "playbooks: []\n"),
+            "unknown top-level section without a near one", line: 1, key: "alerts",
+            "unknown section; expected one of segments, personas, milestones, bands, thresholds, events, playbooks, roster",
+            yaml: "alerts: []\n"),
         InvalidCase(
             "unknown key in a segment", line: 5, key: "segments[0].wieghts", "unknown key; did you mean weights?",
             yaml: segment("    when: {minARR: 1}\n    wieghts: {usage: 1}")),
@@ -65,7 +115,7 @@ struct InvalidCase: Sendable, CustomTestStringConvertible {
         // Wrong types.
         InvalidCase(
             "document that is not a mapping", line: 1, key: nil,
-            "must be a mapping of sections (segments, personas, milestones, bands, thresholds, events)",
+            "must be a mapping of sections (segments, personas, milestones, bands, thresholds, events, playbooks, roster)",
             yaml: "- segments\n"),
         InvalidCase(
             "section of the wrong type", line: 1, key: "personas",
