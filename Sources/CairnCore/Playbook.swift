@@ -206,9 +206,9 @@ public struct EscalationPlan: Sendable, Hashable {
 }
 
 public enum Escalation {
-    /// The plays `signal` starts for `account`, routed by the account's segment: high-touch work goes to the
-    /// account's CSM (or the segment's pool when it has none), pooled work to the segment's pool (the store picks
-    /// the member), low-touch work becomes outreach where the play has some, else goes to the pool. Whether a task
+    /// The plays `signal` starts for `account`, routed by who owns it: an account with a CSM gets its tasks on
+    /// that CSM's queue; others go to their segment's pool (the store picks the member); low-touch accounts
+    /// without a CSM get the play's automated message instead of a task where the play has one. Whether a task
     /// is new, refreshes an open one, or falls in a cool-down is the store's decision.
     public static func plan(
         for signal: Signal, account: AccountContext, configuration: EngineConfiguration = .standard, now: Date,
@@ -221,9 +221,12 @@ public enum Escalation {
         for playbook in configuration.playbooks where playbook.trigger.matches(signal, account: account) {
             if let segments = playbook.segments, !segments.contains(segment?.name ?? "") { continue }
             let trigger = TaskMessage.Trigger(kind: signal.kind, at: signal.at, detail: signal.data)
+            // An account someone was named CSM of is that person's, whatever its segment; 1:M treatment is for
+            // low-touch accounts nobody owns.
+            let lowTouch = touch == .low && account.csmId == nil
             let sendsOutreach = playbook.outreach != nil
-                && (playbook.action == .taskAndOutreach || (playbook.action == .outreach && touch == .low))
-            let makesTask = playbook.action != .outreach || playbook.outreach == nil || touch != .low
+                && (playbook.action == .taskAndOutreach || (playbook.action == .outreach && lowTouch))
+            let makesTask = !(playbook.action == .outreach && lowTouch && playbook.outreach != nil)
             if sendsOutreach, let outreach = playbook.outreach {
                 plan.outreach.append(
                     OutreachMessage(
@@ -234,7 +237,7 @@ public enum Escalation {
             }
             guard makesTask else { continue }
             let assignee: TaskMessage.Assignee =
-                if touch == .high, let csm = account.csmId { .init(kind: "csm", id: csm) } else { .init(kind: "pool", id: pool) }
+                if let csm = account.csmId { .init(kind: "csm", id: csm) } else { .init(kind: "pool", id: pool) }
             plan.tasks.append(
                 TaskMessage(
                     taskId: makeID(), accountId: account.accountId, accountName: account.name ?? account.accountId,

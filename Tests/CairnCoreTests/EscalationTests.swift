@@ -37,24 +37,25 @@ struct EscalationTests {
         #expect(Escalation.addBusinessDays(5, to: friday) == Timestamp.parse("2026-12-04T10:00:00Z"))
     }
 
-    @Test("Without a CSM a high-touch task goes to the segment's pool; pooled segments always go to their pool")
+    @Test("An account with a CSM gets its tasks at the CSM, whatever its segment; others go to their segment's pool")
     func routing() {
         #expect(Escalation.plan(for: signal(), account: account(csm: nil), now: at).tasks.map(\.assignee.destination) == ["pool.enterprise"])
-        #expect(Escalation.plan(for: signal(), account: account(segment: "mid-market"), now: at).tasks.map(\.assignee.destination)
+        #expect(Escalation.plan(for: signal(), account: account(segment: "mid-market", csm: nil), now: at).tasks.map(\.assignee.destination)
             == ["pool.mid-market"])
+        #expect(Escalation.plan(for: signal(), account: account(segment: "smb"), now: at).tasks.map(\.assignee.destination) == ["csm.dana"])
     }
 
-    @Test("Low-touch accounts get the automated message where the play has one, and a pool task where it has none")
+    @Test("Low-touch accounts without a CSM get the automated message where the play has one, and a pool task where it has none")
     func lowTouchGetsOutreach() {
         let yellow = signal(SignalKind.healthBandChanged, ["from": "green", "to": "yellow", "score": 60])
-        let smb = Escalation.plan(for: yellow, account: account(segment: "smb", band: .yellow), now: at)
+        let smb = Escalation.plan(for: yellow, account: account(segment: "smb", csm: nil, band: .yellow), now: at)
         #expect(smb.tasks.isEmpty)
         #expect(smb.outreach.map(\.contentKey) == ["tips-get-more-value"])
         #expect(smb.outreach.first?.personas == ["admin", "champion"])
         let enterprise = Escalation.plan(for: yellow, account: account(band: .yellow), now: at)
         #expect(enterprise.tasks.map(\.playbook) == ["health-yellow"])
         #expect(enterprise.outreach.isEmpty)
-        let detractor = Escalation.plan(for: signal(SignalKind.npsDetractor, ["score": 2]), account: account(segment: "smb"), now: at)
+        let detractor = Escalation.plan(for: signal(SignalKind.npsDetractor, ["score": 2]), account: account(segment: "smb", csm: nil), now: at)
         #expect(detractor.tasks.map(\.assignee.destination) == ["pool.smb"])
     }
 

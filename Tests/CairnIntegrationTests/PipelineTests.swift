@@ -170,7 +170,7 @@ struct PipelineTests {
 
         let created = try await environment.withStore { store in
             await eventually {
-                let tasks = try? await store.integer("SELECT count(*)::int8 FROM tasks")
+                let tasks = try? await store.integer("SELECT count(*)::int8 FROM tasks WHERE kind = 'task'")
                 let unsent = try? await store.unsentOutboxCount(logger: store.testLogger)
                 return tasks == 1 && unsent == 0
             }
@@ -202,9 +202,13 @@ struct PipelineTests {
         #expect(task.assignee.destination == "csm.dana")
         #expect(task.steps == ["Introduce yourself", "Schedule training", "Confirm goals and buy-in"])
         #expect(task.priority == "P2")
-        #expect(task.dueAt == champion.timestamp.addingTimeInterval(5 * 86_400))
-        let taskRows = try await environment.withStore { try await $0.integer("SELECT count(*)::int8 FROM tasks") }
+        #expect(task.dueAt == Escalation.addBusinessDays(5, to: champion.timestamp))
+        let taskRows = try await environment.withStore { try await $0.integer("SELECT count(*)::int8 FROM tasks WHERE kind = 'task'") }
         #expect(taskRows == 1)
+        // The play also welcomes the new champion by email, once, through cairn.outreach.
+        let outreach = try await environment.withAMQP { await $0.peek(queue: CairnTopology.outreach, count: 2, timeout: .seconds(3)) }
+        #expect(outreach.count == 1)
+        #expect(try outreach.first.map { try OutreachMessage.parse($0.body).contentKey } == "welcome-new-champion")
         #expect(await worker.terminate() == 0)
         #expect(await escalator.terminate() == 0)
         await environment.tearDown()
