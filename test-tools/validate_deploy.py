@@ -180,7 +180,7 @@ def read_code(report: Report) -> Code:
     report.check("buildMetricsApplication(" in roles_source,
                  "roles without HTTP of their own start the metrics listener (CAIRN_METRICS_PORT)")
 
-    main = read("Sources/cairn/main.swift")
+    main = "\n".join(read(f"Sources/cairn/{name}") for name in sorted(os.listdir(ROOT / "Sources/cairn")) if name.endswith(".swift"))
     commands: set[str] = set()
     sub = re.search(r"subcommands:\s*\[([^\]]*)\]", main)
     for type_name in re.findall(r"(\w+)\.self", sub.group(1) if sub else ""):

@@ -4,7 +4,7 @@ import CairnHTTP
 import CairnEscalator
 import CairnIngest
 import CairnRelay
-import CairnStore
+public import CairnStore
 import CairnWorker
 import Hummingbird
 import PostgresNIO
@@ -78,13 +78,20 @@ public func buildServiceGroup(
 
 /// Applies pending migrations with a short-lived pool; safe to run from several processes at once.
 public func runMigrations(settings: CairnSettings, logger: Logger) async throws -> [Int] {
-    // The pool lives only for this call; its warning about a lease racing `run()` is noise here.
+    try await withStore(settings: settings, logger: logger) { store in try await store.migrate() }
+}
+
+/// Runs `body` with a store whose pool lives only for the call (operator commands, migrations).
+public func withStore<Result: Sendable>(
+    settings: CairnSettings, logger: Logger, _ body: @Sendable (Store) async throws -> Result
+) async throws -> Result {
+    // The pool's warning about a lease racing `run()` is noise for a short-lived pool.
     var poolLogger = logger
     poolLogger.logLevel = max(logger.logLevel, .error)
-    let store = Store(configuration: settings.database, logger: poolLogger)
-    return try await withThrowingDiscardingTaskGroup { group in
+    let store = Store(configuration: settings.database, engine: settings.engine, logger: poolLogger)
+    return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { await store.client.run() }
         defer { group.cancelAll() }
-        return try await store.migrate()
+        return try await body(store)
     }
 }

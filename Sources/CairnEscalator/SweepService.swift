@@ -25,6 +25,9 @@ public struct SweepService: Service {
                 if let now = try await store.now(clock, logger: logger) {
                     let started = ContinuousClock.now
                     let outcome = try await store.sweep(now: now, logger: logger)
+                    let tasks = try await store.sweepTasks(now: now, logger: logger)
+                    Counter(label: "cairn_sweep_tasks_reopened_total").increment(by: tasks.reopened)
+                    Counter(label: "cairn_sweep_tasks_escalated_total").increment(by: tasks.escalated)
                     if outcome.ran {
                         Timer(label: "cairn_sweep_seconds").record(duration: ContinuousClock.now - started)
                         Counter(label: "cairn_sweep_accounts_total").increment(by: outcome.accounts)

@@ -46,7 +46,7 @@ public struct OutboxRelay: Service {
         do {
             return try await store.relayOutbox(limit: batchSize, logger: logger) { rows in
                 for destination in Set(rows.filter { $0.exchange == CairnTopology.tasks }.map(\.routingKey)).sorted()
-                where !declared.contains(destination) {
+                where destination != "outreach" && !declared.contains(destination) {  // cairn.outreach is in the core topology
                     try await connection.declare(CairnTopology.taskQueue(destination: destination))
                     declared.insert(destination)
                 }

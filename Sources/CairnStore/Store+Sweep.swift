@@ -1,4 +1,4 @@
-public import CairnCore
+import CairnCore
 public import Foundation
 public import Logging
 import PostgresNIO

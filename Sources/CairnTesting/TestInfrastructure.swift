@@ -1,4 +1,5 @@
 public import CairnAMQP
+public import CairnCore
 public import CairnStore
 public import Foundation
 #if canImport(FoundationNetworking)
@@ -97,17 +98,21 @@ public struct IsolatedEnvironment: Sendable {
     }
 
     /// Runs `body` with a store on this environment's database.
-    public func withStore<Result: Sendable>(_ body: @Sendable (Store) async throws -> Result) async throws -> Result {
-        try await Self.withStore(database, body)
+    /// - Parameter engine: the customer-success model the store applies (playbooks, roster, ...).
+    public func withStore<Result: Sendable>(
+        engine: EngineConfiguration = .standard, _ body: @Sendable (Store) async throws -> Result
+    ) async throws -> Result {
+        try await Self.withStore(database, engine: engine, body)
     }
 
     static func withStore<Result: Sendable>(
-        _ configuration: DatabaseConfiguration, _ body: @Sendable (Store) async throws -> Result
+        _ configuration: DatabaseConfiguration, engine: EngineConfiguration = .standard,
+        _ body: @Sendable (Store) async throws -> Result
     ) async throws -> Result {
         // A short-lived pool: its "used before run()" warning is noise here.
         var logger = TestInfrastructure.logger("cairn.test.store")
         logger.logLevel = .error
-        let store = Store(configuration: configuration, logger: logger)
+        let store = Store(configuration: configuration, engine: engine, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await store.client.run() }
             defer { group.cancelAll() }

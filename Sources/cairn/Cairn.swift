@@ -11,7 +11,9 @@ import ServiceLifecycle
 struct Cairn: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Cairn: every customer account's journey and health, live, and the right task for the right person.",
-        subcommands: [Ingest.self, Worker.self, Escalator.self, API.self, Migrate.self, Demo.self, Bench.self, Simulate.self])
+        subcommands: [
+            Ingest.self, Worker.self, Escalator.self, API.self, Migrate.self, Demo.self, Bench.self, Simulate.self, Tasks.self,
+        ])
 }
 
 /// Options every role shares.
