@@ -156,7 +156,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 "CairnCore", "CairnAMQP", "CairnStore", "CairnRelay", "CairnWorker", "CairnEscalator",
-                "CairnIngest", "CairnAPI", "CairnConfig",
+                "CairnIngest", "CairnAPI", "CairnConfig", "CairnSimulator",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -169,7 +169,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                "CairnApp", "CairnSimulator", "CairnStore", "CairnCore",
+                "CairnApp", "CairnSimulator", "CairnStore", "CairnCore", "CairnAMQP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import CairnAMQP
 import CairnApp
 import CairnSimulator
 import Logging
@@ -12,7 +13,8 @@ struct Cairn: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Cairn: every customer account's journey and health, live, and the right task for the right person.",
         subcommands: [
-            Ingest.self, Worker.self, Escalator.self, API.self, Migrate.self, Demo.self, Bench.self, Simulate.self, Tasks.self,
+            Ingest.self, Worker.self, Escalator.self, API.self, Migrate.self, Demo.self, Bench.self, Simulate.self, Evaluate.self,
+            Tasks.self,
         ])
 }
 
@@ -140,21 +142,25 @@ struct Simulate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Generate a synthetic customer base's event stream (deterministic) and its ground truth.")
 
-    /// Where the events go. Publishing to RabbitMQ or through HTTP ingest is still to come.
+    /// Where the events go: an NDJSON file, or `cairn.events` on RabbitMQ (CAIRN_AMQP_URL) with confirms.
+    /// Through HTTP ingest is still to come.
     enum Destination: String, ExpressibleByArgument, CaseIterable {
-        case ndjson
+        case ndjson, amqp
     }
 
     @Option(help: "Accounts in the customer base.") var accounts = 2_000
     @Option(help: "Simulated days.") var days = 180
     @Option(help: "Seed: the same seed and options give the same events, byte for byte.") var seed: UInt64 = 1
     @Option(help: "First simulated day (ISO date, UTC).") var start = "2026-01-01"
-    @Option(help: "Where the events go (only ndjson so far).") var via: Destination = .ndjson
+    @Option(help: "Where the events go: ndjson (a file) or amqp (cairn.events, as fast as the broker confirms).")
+    var via: Destination = .ndjson
+    @Option(help: "Scale of product usage (1 is realistic; lower makes smaller streams).") var usageScale = 1.0
     @Option(help: "The NDJSON file to write the events to ('-' for standard output).") var out: String?
     @Option(help: "Write the ground truth (JSON) to this file.") var truth: String?
 
     func validate() throws {
         if accounts < 1 { throw ValidationError("--accounts must be at least 1") }
+        if !(usageScale >= 0) { throw ValidationError("--usage-scale must not be negative") }
         if days < 1 { throw ValidationError("--days must be at least 1") }
         if SimulationConfiguration.date(fromISODay: start) == nil {
             throw ValidationError("--start must be an ISO date such as 2026-01-01, got \(start)")
@@ -163,16 +169,28 @@ struct Simulate: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let configuration = SimulationConfiguration(
+        var configuration = SimulationConfiguration(
             accounts: accounts, days: days, seed: seed, start: SimulationConfiguration.date(fromISODay: start)!)
+        configuration.usageScale = usageScale
         let clock = ContinuousClock()
         let began = clock.now
         let simulation = try Simulation(configuration: configuration)
         if let truth { try simulation.groundTruth.encoded().write(to: URL(fileURLWithPath: truth)) }
-        let sink = try NDJSONWriter(path: out ?? "-")
         let bar = ProgressBar.onStandardError(total: days)
-        let events = try await simulation.write(to: sink) { day, written in
-            bar.update(done: day.index + 1, detail: "\(written) events")
+        let progress = { (day: SimulatedDay, written: Int) in bar.update(done: day.index + 1, detail: "\(written) events") }
+        let events: Int
+        switch via {
+        case .ndjson:
+            events = try await simulation.write(to: try NDJSONWriter(path: out ?? "-"), progress: progress)
+        case .amqp:
+            let settings = try loadSettings()
+            let connection = AMQPConnection(configuration: settings.amqp, topology: CairnTopology.core, logger: makeLogger(settings))
+            events = try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await connection.run() }
+                defer { group.cancelAll() }
+                try await connection.declare(CairnTopology.core)
+                return try await simulation.write(to: AMQPEventSink(connection: connection), progress: progress)
+            }
         }
         bar.finish()
         let elapsed = clock.now - began
@@ -181,5 +199,31 @@ struct Simulate: AsyncParsableCommand {
             format: "%d events, %d accounts, %d days in %.2f s (%.0f events/s)", events, accounts, days, seconds,
             Double(events) / max(seconds, 1e-9))
         if out == "-" { FileHandle.standardError.write(Data((summary + "\n").utf8)) } else { print(summary) }
+    }
+}
+
+struct Evaluate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "How well health and signals predicted the simulated fates: per band, ROC AUC, precision/recall, lead time.")
+
+    @Option(help: "The ground truth written by `cairn simulate --truth`.") var truth: String
+    @Option(help: "Days before each account's fate at which its score is read.") var leadDays = 30
+    @Option(help: "Also write the evaluation as JSON to this file.") var json: String?
+
+    func run() async throws {
+        let settings = try loadSettings()
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: truth))
+        } catch {
+            throw ValidationError("--truth \(truth): cannot be read (\(error.localizedDescription))")
+        }
+        let groundTruth = try GroundTruth.parse(data)
+        let (lead, logger) = (leadDays, makeLogger(settings))
+        let report = try await withStore(settings: settings, logger: logger) { store in
+            try await SimulationReport.make(truth: groundTruth, store: store, leadDays: lead, logger: logger)
+        }
+        print(report.text())
+        if let json { try Data(report.evaluation.json()).write(to: URL(fileURLWithPath: json)) }
     }
 }
