@@ -59,6 +59,7 @@ public func buildServiceGroup(
         var configuration = APIConfiguration(tokens: settings.apiTokens)
         configuration.host = settings.httpHost
         configuration.port = settings.apiPort
+        configuration.clock = settings.clock
         services.append(
             buildAPIApplication(
                 configuration: configuration, store: store, isBrokerConnected: { connection.isConnected }, metrics: metrics,

@@ -14,7 +14,7 @@ struct Migration: Sendable {
 }
 
 extension Migration {
-    static let all: [Migration] = [walkingSkeleton, learnedAccounts, journeysAndHealth]
+    static let all: [Migration] = [walkingSkeleton, learnedAccounts, journeysAndHealth, readModel]
 
     static let walkingSkeleton = Migration(
         version: 1, name: "walking skeleton",
