@@ -96,7 +96,7 @@ extension DashboardPage {
         async function loadDistribution() {
           const data = await api('/api/v1/health/distribution');
           const rows = [data.total].concat(data.segments);
-          const width = 360, barHeight = 18, gap = 8, label = 110;
+          const width = 220, barHeight = 18, gap = 8, label = 110;
           const chart = svg('svg', { width: width + label + 40, height: rows.length * (barHeight + gap) + 4, role: 'img' });
           rows.forEach((row, index) => {
             const y = index * (barHeight + gap);

@@ -8,9 +8,10 @@ public struct FunnelStage: Sendable, Hashable, Codable {
     public var stage: String
     /// Accounts in the stage now.
     public var accounts: Int
-    /// Accounts that were ever in the stage (stage history).
+    /// Accounts that got this far on the main path (this stage or a later one, per stage history): accounts may
+    /// skip stages, so this is what a funnel counts.
     public var reached: Int
-    /// Of those that reached this stage, the share that reached the next one on the main path.
+    /// Of those that reached this stage, the share that reached the next one (or went beyond it).
     public var conversionToNext: Double?
     /// Median days spent in the stage by visits that ended.
     public var medianDaysInStage: Double?
@@ -100,12 +101,29 @@ extension Store {
         ).decode((String, String, Int, Double?).self) {
             reached[row.0, default: [:]][row.1] = (row.2, row.3)
         }
+        // How far along the main path each account got, from its stage history.
+        var furthest: [String: [Int: Int]] = [:]
+        let path = Self.funnelStages.map(\.rawValue)
+        for try await row in try await client.query(
+            """
+            SELECT segment, furthest, count(*)::int8 FROM (
+                SELECT COALESCE(a.segment, \(unassigned)) segment,
+                       (SELECT max(array_position(\(path), v->>'stage')) FROM jsonb_array_elements(j.stage_history) v) furthest
+                FROM accounts a JOIN journey j ON j.account_id = a.account_id
+                WHERE \(segment == nil) OR a.segment = \(segment ?? "")
+            ) x WHERE furthest IS NOT NULL GROUP BY 1, 2
+            """, logger: logger
+        ).decode((String, Int, Int).self) {
+            furthest[row.0, default: [:]][row.1 - 1] = row.2
+        }
         return Set(current.keys).union(reached.keys).sorted().map { name in
             let now = current[name] ?? [:]
             let ever = reached[name] ?? [:]
+            let far = furthest[name] ?? [:]
+            func reachedAtLeast(_ index: Int) -> Int { far.filter { $0.key >= index }.values.reduce(0, +) }
             let stages = Self.funnelStages.enumerated().map { index, stage in
-                let count = ever[stage.rawValue]?.0 ?? 0
-                let next = index + 1 < Self.funnelStages.count ? ever[Self.funnelStages[index + 1].rawValue]?.0 ?? 0 : nil
+                let count = reachedAtLeast(index)
+                let next = index + 1 < Self.funnelStages.count ? reachedAtLeast(index + 1) : nil
                 return FunnelStage(
                     stage: stage.rawValue, accounts: now[stage.rawValue] ?? 0, reached: count,
                     conversionToNext: next.flatMap { count > 0 ? Double($0) / Double(count) : nil },

@@ -120,6 +120,7 @@ struct APITests {
         #expect(segments.reduce(0) { $0 + ($1["accounts"] as? Int ?? 0) } == 30)
         let stages = segments.flatMap { $0["stages"] as? [[String: Any]] ?? [] }
         #expect(stages.contains { $0["conversionToNext"] is Double })
+        #expect(stages.allSatisfy { ($0["conversionToNext"] as? Double ?? 0) <= 1 }, "a funnel never grows")
         #expect(stages.contains { $0["medianDaysInStage"] is Double })
         let smb = try await fixture.json("/api/v1/funnel?segment=smb")
         #expect((smb["segments"] as? [[String: Any]])?.count == 1)
