@@ -14,13 +14,20 @@ public struct APIConfiguration: Sendable {
     public var port = 8080
     /// Largest page a client may ask for.
     public var maxPageSize = 500
+    /// The clock that decides "now" for windows such as upcoming renewals (the stream clock in simulations).
+    public var clock = EvaluationClock.wall
+    /// How often `/api/v1/stream` looks for changes.
+    public var streamPollInterval = Duration.seconds(1)
+    /// How long one stream stays open before the server ends it (clients reconnect with `Last-Event-ID`).
+    public var streamLifetime = Duration.seconds(300)
 
     public init(tokens: [String]) {
         self.tokens = tokens
     }
 }
 
-/// `cairn api`: accounts with their journey and health, for CSMs, managers and other systems.
+/// `cairn api`: accounts with their journey and health, aggregates, tasks and a live stream for CSMs, managers and
+/// other systems, the OpenAPI document, and the dashboard at `/`.
 public func buildAPIApplication(
     configuration: APIConfiguration, store: Store, isBrokerConnected: @escaping @Sendable () -> Bool,
     metrics: PrometheusCollectorRegistry, logger: Logger
@@ -28,6 +35,7 @@ public func buildAPIApplication(
     let router = Router()
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: JSONErrorMiddleware())
+    router.add(middleware: InvalidInputMiddleware())
     router.addMetricsRoute(metrics)
     router.get("/healthz") { _, _ in try jsonResponse(["status": "ok"]) }
     router.get("/readyz") { _, context in
@@ -35,77 +43,15 @@ public func buildAPIApplication(
         guard isBrokerConnected() else { throw HTTPErrorResponse.unavailable("broker not connected") }
         return try jsonResponse(["status": "ready"])
     }
+    router.addDocumentRoutes()
     let api = router.group("/api/v1").add(middleware: BearerTokenMiddleware(tokens: configuration.tokens))
-    api.get("/accounts") { request, context in
-        let limit = try pageSize(request, maximum: configuration.maxPageSize)
-        let cursor = request.uri.queryParameters["cursor"].map(String.init)
-        let accounts = try await store.accounts(after: cursor, limit: limit + 1, logger: context.logger)
-        let page = Array(accounts.prefix(limit))
-        let next = accounts.count > limit ? page.last?.accountId : nil
-        return try jsonResponse(AccountPage(items: page, nextCursor: next), encoder: .cairn)
-    }
-    api.get("/accounts/{id}") { _, context in
-        let id = try context.parameters.require("id")
-        guard let account = try await store.account(id, logger: context.logger) else {
-            throw HTTPErrorResponse.notFound("no account \(id.prefix(100))")
-        }
-        let tasks = try await store.openTasks(accountId: id, logger: context.logger)
-        return try jsonResponse(AccountDetail(account: account, openTasks: tasks), encoder: .cairn)
-    }
+    api.addAccountRoutes(store: store, configuration: configuration)
+    api.addInsightRoutes(store: store, configuration: configuration)
+    api.addTaskActionRoutes(store: store)
+    api.addStreamRoute(store: store, configuration: configuration)
     return Application(
         router: router, configuration: .init(address: .hostname(configuration.host, port: configuration.port)),
         logger: logger)
-}
-
-private func pageSize(_ request: Request, maximum: Int) throws -> Int {
-    guard let text = request.uri.queryParameters["limit"] else { return 50 }
-    guard let value = Int(text), value >= 1, value <= maximum else {
-        throw HTTPErrorResponse.badRequest("invalid_parameter", "limit must be an integer from 1 to \(maximum)")
-    }
-    return value
-}
-
-struct AccountPage: Encodable {
-    let items: [AccountSummary]
-    let nextCursor: String?
-
-    enum CodingKeys: CodingKey { case items, nextCursor }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(items, forKey: .items)
-        try container.encode(nextCursor, forKey: .nextCursor)  // explicit null on the last page
-    }
-}
-
-/// The account as `GET /api/v1/accounts/{id}` returns it (CONTRACT.md): the summary plus open tasks.
-struct AccountDetail: Encodable {
-    let account: AccountSummary
-    let openTasks: [TaskSummary]
-
-    enum CodingKeys: String, CodingKey {
-        case accountId, name, segment, stage, stageEnteredAt, csmId, eventCount, lastEventAt, health, atRisk, milestones
-        case stageHistory, tracks, timeToValueDays, openTasks
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(account.accountId, forKey: .accountId)
-        try container.encode(account.name, forKey: .name)
-        try container.encode(account.segment, forKey: .segment)
-        try container.encode(account.stage, forKey: .stage)
-        try container.encode(account.stageEnteredAt, forKey: .stageEnteredAt)
-        try container.encode(account.csmId, forKey: .csmId)
-        try container.encode(account.eventCount, forKey: .eventCount)
-        try container.encode(account.lastEventAt, forKey: .lastEventAt)
-        try container.encode(account.health, forKey: .health)
-        try container.encode(account.atRisk, forKey: .atRisk)
-        try container.encode(account.milestones, forKey: .milestones)
-        try container.encode(account.stageHistory, forKey: .stageHistory)
-        try container.encode(account.tracks, forKey: .tracks)
-        try container.encode(account.timeToValueDays, forKey: .timeToValueDays)
-        try container.encode(openTasks, forKey: .openTasks)
-    }
 }
 
 /// Requires `Authorization: Bearer <token>` with one of the configured tokens.
@@ -120,5 +66,16 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
             throw HTTPErrorResponse.unauthorized("invalid bearer token")
         }
         return try await next(request, context)
+    }
+}
+
+/// Values PostgreSQL refused (a forged cursor with an impossible time) are the client's fault: 400, not 500.
+struct InvalidInputMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch where Store.isInvalidInput(error) {
+            throw HTTPErrorResponse.badRequest("invalid_parameter", "a parameter or cursor holds a value out of range")
+        }
     }
 }

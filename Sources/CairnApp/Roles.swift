@@ -36,7 +36,7 @@ public func buildServiceGroup(
     }
     if roles.contains(.worker) { services.append(EventWorker(store: store, connection: connection, logger: logger)) }
     if roles.contains(.escalator) {
-        services.append(Escalator(store: store, connection: connection, logger: logger))
+        services.append(Escalator(store: store, connection: connection, clock: settings.clock, logger: logger))
         services.append(SweepService(store: store, clock: settings.clock, interval: settings.sweepInterval, logger: logger))
     }
     if roles.contains(.ingest) {
@@ -59,6 +59,7 @@ public func buildServiceGroup(
         var configuration = APIConfiguration(tokens: settings.apiTokens)
         configuration.host = settings.httpHost
         configuration.port = settings.apiPort
+        configuration.clock = settings.clock
         services.append(
             buildAPIApplication(
                 configuration: configuration, store: store, isBrokerConnected: { connection.isConnected }, metrics: metrics,

@@ -177,6 +177,9 @@ public struct Thresholds: Sendable, Hashable {
     public var maturityWindowDays = 60
     /// Days a touchpoint or training keeps the engagement component up.
     public var engagementWindowDays = 60
+    /// Signals older than this (against the evaluation clock) start no play: a replay or a backfill of old
+    /// history does not flood the queues with tasks about the past.
+    public var signalMaxAgeDays = 30
 
     public init() {}
 }

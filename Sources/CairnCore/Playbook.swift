@@ -208,12 +208,16 @@ public struct EscalationPlan: Sendable, Hashable {
 public enum Escalation {
     /// The plays `signal` starts for `account`, routed by who owns it: an account with a CSM gets its tasks on
     /// that CSM's queue; others go to their segment's pool (the store picks the member); low-touch accounts
-    /// without a CSM get the play's automated message instead of a task where the play has one. Whether a task
+    /// without a CSM get the play's automated message instead of a task where the play has one. A signal older
+    /// than `signalMaxAgeDays` before `now` starts nothing. Whether a task
     /// is new, refreshes an open one, or falls in a cool-down is the store's decision.
     public static func plan(
         for signal: Signal, account: AccountContext, configuration: EngineConfiguration = .standard, now: Date,
         makeID: () -> String = { UUID().uuidString.lowercased() }
     ) -> EscalationPlan {
+        guard signal.at >= now.addingTimeInterval(-Double(configuration.thresholds.signalMaxAgeDays) * 86_400) else {
+            return EscalationPlan()
+        }
         let segment = account.segment.flatMap { name in configuration.segments.first { $0.name == name } }
         let touch = segment?.touch ?? .high
         let pool = segment?.pool ?? Playbook.unassignedPool

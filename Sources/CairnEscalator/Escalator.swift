@@ -14,11 +14,14 @@ public struct Escalator: Service {
 
     let store: Store
     let connection: AMQPConnection
+    let clock: EvaluationClock
     let logger: Logger
 
-    public init(store: Store, connection: AMQPConnection, logger: Logger) {
+    /// - Parameter clock: "now" for a signal's age and a task's creation time (the stream clock in simulations).
+    public init(store: Store, connection: AMQPConnection, clock: EvaluationClock = .wall, logger: Logger) {
         self.store = store
         self.connection = connection
+        self.clock = clock
         self.logger = logger
     }
 
@@ -28,13 +31,14 @@ public struct Escalator: Service {
             logger: logger)
         consumer.prefetch = prefetch
         consumer.maxBatch = maxBatch
-        let (store, logger) = (self.store, self.logger)
+        let (store, logger, clock) = (self.store, self.logger, self.clock)
         await consumer.run(
             parse: { delivery in try Signal.parse(delivery.body) },
             apply: { signals in
                 let configuration = store.engine
+                let now = try await store.now(clock, logger: logger) ?? Date()
                 let outcome = try await store.handle(signals, logger: logger) { signal, account in
-                    Escalation.plan(for: signal, account: account, configuration: configuration, now: Date())
+                    Escalation.plan(for: signal, account: account, configuration: configuration, now: now)
                 }
                 Counter(label: "cairn_escalator_tasks_created_total").increment(by: outcome.created)
                 Counter(label: "cairn_escalator_tasks_updated_total").increment(by: outcome.updated)

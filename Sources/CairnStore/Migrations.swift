@@ -14,7 +14,7 @@ struct Migration: Sendable {
 }
 
 extension Migration {
-    static let all: [Migration] = [walkingSkeleton, learnedAccounts, journeysAndHealth, taskLifecycle]
+    static let all: [Migration] = [walkingSkeleton, learnedAccounts, journeysAndHealth, taskLifecycle, readModel]
 
     static let walkingSkeleton = Migration(
         version: 1, name: "walking skeleton",

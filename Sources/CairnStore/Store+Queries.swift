@@ -51,7 +51,7 @@ extension Store {
             where: "WHERE a.account_id > \(cursor ?? "") ORDER BY a.account_id LIMIT \(limit)", logger: logger)
     }
 
-    private func accounts(where tail: PostgresQuery, logger: Logger) async throws -> [AccountSummary] {
+    func accounts(where tail: PostgresQuery, logger: Logger) async throws -> [AccountSummary] {
         var query: PostgresQuery = """
             SELECT a.account_id, a.name, a.segment, COALESCE(j.stage, 'awareness'), j.stage_entered_at, a.csm_id,
                    a.event_count, a.last_event_at, h.score, h.band, h.components::text, h.explanation, h.updated_at,

@@ -30,6 +30,12 @@ struct EscalationTests {
         #expect(plan.outreach.map(\.contentKey) == ["welcome-new-champion"])
     }
 
+    @Test("A signal older than 30 days (a replay of old history) starts no play")
+    func staleSignalsStartNothing() {
+        #expect(Escalation.plan(for: signal(), account: account(), now: at.addingTimeInterval(31 * 86_400)) == EscalationPlan())
+        #expect(Escalation.plan(for: signal(), account: account(), now: at.addingTimeInterval(29 * 86_400)).tasks.count == 1)
+    }
+
     @Test("Business days skip the weekend")
     func businessDays() {
         let friday = Timestamp.parse("2026-11-27T10:00:00Z")!

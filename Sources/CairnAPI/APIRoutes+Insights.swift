@@ -1,0 +1,131 @@
+import CairnCore
+import CairnHTTP
+import CairnStore
+import Foundation
+import Hummingbird
+
+extension RouterGroup {
+    /// Aggregates for managers and the dashboard (funnel, health distribution and trend, band changes, cohorts,
+    /// renewals) and the task queues. Task actions (ack, done, snooze, reassign) are not served here.
+    func addInsightRoutes(store: Store, configuration: APIConfiguration) {
+        get("/funnel") { request, context in
+            let segment = try APIParameters(request).text("segment")
+            let segments = try await store.funnel(segment: segment, logger: context.logger)
+            return try jsonResponse(["segments": segments], encoder: .cairn)
+        }
+        get("/health/distribution") { _, context in
+            let (total, segments, histogram) = try await store.healthDistribution(logger: context.logger)
+            return try jsonResponse(HealthDistribution(total: total, segments: segments, histogram: histogram), encoder: .cairn)
+        }
+        get("/health/trend") { request, context in
+            let parameters = APIParameters(request)
+            let days = try parameters.integer("days", in: 1...365, default: 30)
+            let segment = try parameters.text("segment")
+            let trend = try await store.healthTrend(days: days, segment: segment, logger: context.logger)
+            return try jsonResponse(["days": trend], encoder: .cairn)
+        }
+        get("/health/changes") { request, context in
+            let parameters = APIParameters(request)
+            let limit = try parameters.limit(maximum: configuration.maxPageSize)
+            let position = try parameters.cursor("band-changes", as: TimePosition.self).map(PositionCheck.check)
+            let rows = try await store.bandChanges(before: position, limit: limit + 1, logger: context.logger)
+            return try jsonResponse(Page(rows: rows, limit: limit, kind: "band-changes"), encoder: .cairn)
+        }
+        get("/cohorts") { request, context in
+            let parameters = APIParameters(request)
+            let months = try parameters.integer("months", in: 1...60, default: 12)
+            let segment = try parameters.text("segment")
+            let cohorts = try await store.cohorts(months: months, segment: segment, logger: context.logger)
+            return try jsonResponse(["cohorts": cohorts], encoder: .cairn)
+        }
+        get("/renewals") { request, context in
+            let parameters = APIParameters(request)
+            let days = try parameters.integer("days", in: 1...730, default: 120)
+            let limit = try parameters.limit(maximum: configuration.maxPageSize)
+            var filter = try AccountQuery.filter(parameters)
+            var start = try parameters.date("from")
+            if start == nil { start = try await store.now(configuration.clock, logger: context.logger) }
+            let from = start ?? Date()
+            filter.renewalFrom = from
+            filter.renewalTo = from.addingTimeInterval(Double(days) * 86_400)
+            let page = try await AccountQuery.page(
+                store: store, filter: filter, sort: .renewal, descending: false, kind: "renewals", parameters: parameters,
+                limit: limit, context: context)
+            return try jsonResponse(
+                RenewalPage(from: from, to: filter.renewalTo ?? from, items: page.items, nextCursor: page.nextCursor),
+                encoder: .cairn)
+        }
+        get("/tasks") { request, context in
+            let parameters = APIParameters(request)
+            let limit = try parameters.limit(maximum: configuration.maxPageSize)
+            let status = try parameters.choice(
+                "status", { TaskQuery.statuses.contains($0) ? $0 : nil }, allowed: TaskQuery.statuses)
+            let assignee = try parameters.text("assignee").map(TaskQuery.assignee)
+            let kind = "tasks"
+            let position = try parameters.cursor(kind, as: TimePosition.self).map(PositionCheck.check)
+            let rows = try await store.tasks(
+                assignee: assignee, status: status, before: position, limit: limit + 1, logger: context.logger)
+            return try jsonResponse(Page(rows: rows, limit: limit, kind: kind), encoder: .cairn)
+        }
+        get("/tasks/load") { _, context in
+            let now = try await store.now(configuration.clock, logger: context.logger) ?? Date()
+            let load = try await store.queueLoad(now: now, logger: context.logger)
+            return try jsonResponse(["assignees": load], encoder: .cairn)
+        }
+    }
+}
+
+enum TaskQuery {
+    static let statuses = ["open", "acknowledged", "snoozed", "done", "dismissed"]
+
+    /// `csm.dana`, `pool.unassigned`, `manager.lee`, or a bare CSM id (`dana`).
+    static func assignee(_ text: String) -> (kind: String, id: String) {
+        let parts = text.split(separator: ".", maxSplits: 1)
+        if parts.count == 2, ["csm", "pool", "manager"].contains(parts[0]) { return (String(parts[0]), String(parts[1])) }
+        return ("csm", text)
+    }
+}
+
+/// A newest-first page of any list with time positions.
+struct Page<Item: Encodable>: Encodable {
+    let items: [Item]
+    let nextCursor: String?
+
+    init(rows: [(Item, TimePosition)], limit: Int, kind: String) {
+        let page = rows.prefix(limit)
+        items = page.map(\.0)
+        nextCursor = rows.count > limit ? page.last.map { Cursor.encode($0.1, kind: kind) } : nil
+    }
+
+    enum CodingKeys: CodingKey { case items, nextCursor }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(items, forKey: .items)
+        try container.encode(nextCursor, forKey: .nextCursor)
+    }
+}
+
+struct HealthDistribution: Encodable {
+    let total: BandCounts
+    let segments: [BandCounts]
+    /// Accounts per score decile: `[0, 10)`, `[10, 20)`, ... `[90, 100]`.
+    let histogram: [Int]
+}
+
+struct RenewalPage: Encodable {
+    let from: Date
+    let to: Date
+    let items: [AccountListEntry]
+    let nextCursor: String?
+
+    enum CodingKeys: CodingKey { case from, to, items, nextCursor }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(from, forKey: .from)
+        try container.encode(to, forKey: .to)
+        try container.encode(items, forKey: .items)
+        try container.encode(nextCursor, forKey: .nextCursor)
+    }
+}

@@ -1,0 +1,117 @@
+extension Migration {
+    /// What the API and the dashboard read at scale (100k accounts, 10M events): the sort and filter keys of the
+    /// account list copied onto `accounts` by triggers (stage, band, score, ARR, renewal and contract dates, the
+    /// time of the last stage or band change), the wall-clock time of each stage and score change for the live
+    /// stream, the previous band for "recent band changes", and the indexes those reads need.
+    ///
+    /// Triggers keep the copies right whoever writes the source rows (workers, sweeps, replays), in the same
+    /// transaction. PL/pgSQL lines end in a comment so that no statement inside a body ends a line with `;`
+    /// (the migration runner splits there).
+    static let readModel = Migration(
+        version: 5, name: "api read model",
+        sql: """
+            ALTER TABLE accounts ADD COLUMN stage text NOT NULL DEFAULT 'awareness';
+            ALTER TABLE accounts ADD COLUMN band text;
+            ALTER TABLE accounts ADD COLUMN score integer;
+            ALTER TABLE accounts ADD COLUMN arr double precision;
+            ALTER TABLE accounts ADD COLUMN renewal_at timestamptz;
+            ALTER TABLE accounts ADD COLUMN contract_at timestamptz;
+            ALTER TABLE accounts ADD COLUMN changed_at timestamptz;
+            ALTER TABLE journey ADD COLUMN stage_changed_at timestamptz NOT NULL DEFAULT now();
+            ALTER TABLE health ADD COLUMN previous_band text;
+            ALTER TABLE health ADD COLUMN band_changed_at timestamptz;
+            ALTER TABLE health ADD COLUMN score_changed_at timestamptz NOT NULL DEFAULT now();
+
+            -- Facts hold times as milliseconds since 1970; anything else, or out of range, is no time (never an error:
+            -- a trigger that fails would fail the worker's batch).
+            CREATE FUNCTION cairn_epoch_ms(value jsonb) RETURNS timestamptz LANGUAGE sql IMMUTABLE AS $$
+                SELECT CASE WHEN jsonb_typeof(value) = 'number'
+                    AND (value #>> '{}')::float8 BETWEEN -62135596800000 AND 253402300799000
+                    THEN to_timestamp((value #>> '{}')::float8 / 1000) END
+            $$;
+
+            CREATE FUNCTION cairn_account_keys() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                NEW.arr := CASE WHEN jsonb_typeof(NEW.facts->'arr'->'value') = 'number'
+                    THEN (NEW.facts->'arr'->>'value')::float8 END;  -- facts.arr
+                NEW.renewal_at := cairn_epoch_ms(NEW.facts->'renewalDate'->'value');  -- facts.renewalDate
+                NEW.contract_at := cairn_epoch_ms(NEW.facts->'milestones'->'contract.signed'->'first');  -- first signing
+                RETURN NEW;  -- the row with its keys
+            END
+            $$;
+            CREATE TRIGGER accounts_keys BEFORE INSERT OR UPDATE OF facts ON accounts
+                FOR EACH ROW EXECUTE FUNCTION cairn_account_keys();
+
+            CREATE FUNCTION cairn_journey_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP = 'UPDATE' AND NEW.stage IS NOT DISTINCT FROM OLD.stage THEN
+                    NEW.stage_changed_at := OLD.stage_changed_at;  -- unchanged stage keeps its time
+                    RETURN NEW;  -- nothing to copy
+                END IF;  -- a new or changed stage
+                NEW.stage_changed_at := clock_timestamp();  -- for the live stream
+                UPDATE accounts SET stage = NEW.stage,
+                    changed_at = GREATEST(changed_at, NEW.stage_entered_at)
+                    WHERE account_id = NEW.account_id;  -- copy to the list keys
+                RETURN NEW;  -- the row with its change time
+            END
+            $$;
+            CREATE TRIGGER journey_changed BEFORE INSERT OR UPDATE ON journey
+                FOR EACH ROW EXECUTE FUNCTION cairn_journey_changed();
+
+            CREATE FUNCTION cairn_health_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP = 'INSERT' THEN
+                    NEW.band_changed_at := NEW.evaluated_at;  -- first band
+                ELSIF NEW.band IS DISTINCT FROM OLD.band THEN
+                    NEW.previous_band := OLD.band;  -- for recent band changes
+                    NEW.band_changed_at := NEW.evaluated_at;  -- event time of the change
+                ELSE
+                    NEW.previous_band := OLD.previous_band;  -- unchanged band
+                    NEW.band_changed_at := OLD.band_changed_at;  -- keeps its time
+                END IF;  -- band
+                IF TG_OP = 'UPDATE' AND NEW.score = OLD.score AND NEW.band = OLD.band THEN
+                    NEW.score_changed_at := OLD.score_changed_at;  -- nothing new for the stream
+                    RETURN NEW;  -- nothing to copy
+                END IF;  -- a new or changed score
+                NEW.score_changed_at := clock_timestamp();  -- for the live stream
+                UPDATE accounts SET score = NEW.score, band = NEW.band,
+                    changed_at = CASE WHEN TG_OP = 'INSERT' OR NEW.band IS DISTINCT FROM OLD.band
+                        THEN GREATEST(changed_at, NEW.evaluated_at) ELSE changed_at END
+                    WHERE account_id = NEW.account_id;  -- copy to the list keys
+                RETURN NEW;  -- the row with its change time
+            END
+            $$;
+            CREATE TRIGGER health_changed BEFORE INSERT OR UPDATE ON health
+                FOR EACH ROW EXECUTE FUNCTION cairn_health_changed();
+
+            -- Fill the new columns of existing rows.
+            UPDATE accounts SET facts = facts;
+            UPDATE health SET band_changed_at = evaluated_at, score_changed_at = updated_at;
+            UPDATE journey SET stage_changed_at = updated_at;
+            UPDATE accounts a SET stage = j.stage, changed_at = j.stage_entered_at FROM journey j
+                WHERE j.account_id = a.account_id;
+            UPDATE accounts a SET score = h.score, band = h.band,
+                changed_at = GREATEST(a.changed_at, h.evaluated_at) FROM health h
+                WHERE h.account_id = a.account_id;
+
+            -- The account list: every sort key with the id as tie-breaker (keyset pages), the filters.
+            CREATE INDEX accounts_by_score ON accounts ((COALESCE(score, -1)), account_id);
+            CREATE INDEX accounts_by_arr ON accounts ((COALESCE(arr, -1)), account_id);
+            CREATE INDEX accounts_by_renewal ON accounts ((COALESCE(renewal_at, '9999-12-31T00:00:00Z')), account_id);
+            CREATE INDEX accounts_by_change ON accounts ((COALESCE(changed_at, '0001-01-01T00:00:00Z')), account_id);
+            CREATE INDEX accounts_segment_stage ON accounts (segment, stage);
+            CREATE INDEX accounts_band ON accounts (band);
+            CREATE INDEX accounts_contract ON accounts (contract_at) WHERE contract_at IS NOT NULL;
+            CREATE INDEX accounts_last_event ON accounts (last_event_at);
+
+            -- The live stream reads what changed since a time; the dashboard lists recent band changes.
+            CREATE INDEX journey_stage_changed ON journey (stage_changed_at);
+            CREATE INDEX health_score_changed ON health (score_changed_at);
+            CREATE INDEX health_band_changes ON health (band_changed_at, account_id) WHERE previous_band IS NOT NULL;
+            CREATE INDEX tasks_updated ON tasks (updated_at);
+            CREATE INDEX tasks_status_created ON tasks (status, created_at, task_id);
+
+            -- Health trend per day.
+            CREATE INDEX health_history_day ON health_history (day)
+            """)
+}
