@@ -74,15 +74,22 @@ def main():
         wait_for(driver, lambda d: d.find_element(By.ID, "live").text == "live", 15, "stream not connected")
 
         segments = [s for s in args.segments.split(",") if s]
-        rows = driver.find_elements(By.CSS_SELECTOR, "#funnel tr[data-segment]")
-        shown = sorted(r.get_attribute("data-segment") for r in rows)
+        # One read of the page in the browser: the live stream may redraw these tables between two separate reads.
+        snapshot = driver.execute_script("""
+            const text = (node) => (node && node.textContent) || "";
+            return {
+                segments: [...document.querySelectorAll('#funnel tr[data-segment]')].map((r) => r.dataset.segment),
+                counts: [...document.querySelectorAll('#funnel td[data-stage] strong')].map((c) => parseInt(text(c) || '0', 10)),
+                reasons: [...document.querySelectorAll('#at-risk tr[data-account]')].map((r) => text(r.querySelector('.reasons')).trim()),
+            };
+        """)
+        shown = sorted(snapshot["segments"])
         check(shown == sorted(segments), "funnel segments %s, expected %s" % (shown, sorted(segments)))
-        counts = [int(c.get_attribute("textContent") or 0) for c in driver.find_elements(By.CSS_SELECTOR, "#funnel td[data-stage] strong")]
-        check(sum(counts) > 0, "funnel shows no accounts")
-        risky = driver.find_elements(By.CSS_SELECTOR, "#at-risk tr[data-account]")
+        check(sum(snapshot["counts"]) > 0, "funnel shows no accounts")
+        risky = snapshot["reasons"]
         check(len(risky) == min(args.at_risk, 20), "at-risk rows %d, API has %d" % (len(risky), args.at_risk))
         if risky:
-            check(risky[0].find_element(By.CSS_SELECTOR, ".reasons").text.strip() != "", "at-risk row without reasons")
+            check(risky[0] != "", "at-risk row without reasons")
         driver.save_screenshot(os.path.join(args.screenshots, "dashboard-overview.png"))
 
         # Live: the caller changes the target's band now; the page must show it without a reload.
@@ -93,8 +100,8 @@ def main():
         wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, '#band-changes tr[data-account="%s"]' % args.target), 60,
                  "band change of %s never appeared" % args.target)
         check(driver.execute_script("return window.__cairnNoReload") == marker, "the page reloaded instead of updating live")
-        feed = driver.find_element(By.ID, "feed").text
-        check(args.target + ": health" in feed, "live feed lacks the health change: " + feed[:300])
+        wait_for(driver, lambda d: args.target + ": health" in d.find_element(By.ID, "feed").text, 20,
+                 "live feed lacks the health change of %s" % args.target)
         driver.save_screenshot(os.path.join(args.screenshots, "dashboard-live-band-change.png"))
 
         # An account name with <script> is text, and never ran.

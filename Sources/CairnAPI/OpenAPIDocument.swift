@@ -276,6 +276,46 @@ enum OpenAPIDocument {
                                 acknowledged: {type: integer}
                                 overdue: {type: integer}
                 '401': {$ref: '#/components/responses/Error'}
+          /api/v1/tasks/{id}:
+            get:
+              summary: One task with its history
+              operationId: getTask
+              parameters:
+                - {name: id, in: path, required: true, schema: {type: string, minLength: 1, maxLength: 256}}
+              responses:
+                '200': {description: The task, content: {application/json: {schema: {$ref: '#/components/schemas/TaskRecord'}}}}
+                '401': {$ref: '#/components/responses/Error'}
+                '404': {$ref: '#/components/responses/Error'}
+          /api/v1/tasks/{id}/{action}:
+            post:
+              summary: Act on a task
+              description: >-
+                `ack` (open → acknowledged), `done` (with an optional `note`; logs a touchpoint on the account),
+                `snooze` (`until`, an ISO-8601 time in the future; the sweep reopens it), `dismiss` (`reason`
+                required), `reassign` (`to`: `csm.<id>`, `pool.<name>` or `manager.<id>`). `actor` names who acts.
+              operationId: actOnTask
+              parameters:
+                - {name: id, in: path, required: true, schema: {type: string, minLength: 1, maxLength: 256}}
+                - {name: action, in: path, required: true, schema: {type: string, enum: [ack, done, snooze, dismiss, reassign]}}
+              requestBody:
+                required: false
+                content:
+                  application/json:
+                    schema:
+                      type: object
+                      properties:
+                        actor: {type: string}
+                        note: {type: string}
+                        until: {type: string, format: date-time}
+                        reason: {type: string}
+                        to: {type: string}
+              responses:
+                '200': {description: The task after the action, content: {application/json: {schema: {$ref: '#/components/schemas/TaskRecord'}}}}
+                '400': {$ref: '#/components/responses/Error'}
+                '401': {$ref: '#/components/responses/Error'}
+                '404': {$ref: '#/components/responses/Error'}
+                '409': {$ref: '#/components/responses/Error'}
+                '413': {$ref: '#/components/responses/Error'}
           /api/v1/stream:
             get:
               summary: Server-sent events of stage, health and task changes
@@ -351,6 +391,32 @@ enum OpenAPIDocument {
                   schema:
                     $ref: '#/components/schemas/Error'
           schemas:
+            TaskRecord:
+              type: object
+              required: [taskId, accountId, playbook, title, status, priority, assignee, createdAt, dueAt, history]
+              properties:
+                taskId: {type: string}
+                accountId: {type: string}
+                playbook: {type: string}
+                title: {type: string}
+                status: {type: string, enum: [open, acknowledged, snoozed, done, dismissed]}
+                priority: {type: string}
+                assignee: {type: string}
+                member: {type: string, nullable: true}
+                createdAt: {type: string, format: date-time}
+                dueAt: {type: string, format: date-time}
+                snoozedUntil: {type: string, format: date-time, nullable: true}
+                closedAt: {type: string, format: date-time, nullable: true}
+                history:
+                  type: array
+                  items:
+                    type: object
+                    required: [at, action]
+                    properties:
+                      at: {type: string, format: date-time}
+                      action: {type: string}
+                      actor: {type: string, nullable: true}
+                      detail: {}
             Error:
               type: object
               required: [error]

@@ -8,15 +8,18 @@ public struct AccountContext: Sendable, Hashable {
     public var segment: String?
     public var stage: JourneyStage
     public var health: HealthScore?
+    /// The account's latest event time: its own clock, "now" for it on the stream clock.
+    public var lastEventAt: Date?
 
     public init(accountId: String, name: String? = nil, csmId: String? = nil, segment: String? = nil,
-                stage: JourneyStage = .awareness, health: HealthScore? = nil) {
+                stage: JourneyStage = .awareness, health: HealthScore? = nil, lastEventAt: Date? = nil) {
         self.accountId = accountId
         self.name = name
         self.csmId = csmId
         self.segment = segment
         self.stage = stage
         self.health = health
+        self.lastEventAt = lastEventAt
     }
 }
 

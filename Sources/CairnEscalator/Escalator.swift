@@ -17,7 +17,8 @@ public struct Escalator: Service {
     let clock: EvaluationClock
     let logger: Logger
 
-    /// - Parameter clock: "now" for a signal's age and a task's creation time (the stream clock in simulations).
+    /// - Parameter clock: "now" for a signal's age and a task's creation time: the wall clock, or on the stream
+    ///   clock (simulations, replays) each account's own latest event time.
     public init(store: Store, connection: AMQPConnection, clock: EvaluationClock = .wall, logger: Logger) {
         self.store = store
         self.connection = connection
@@ -36,9 +37,12 @@ public struct Escalator: Service {
             parse: { delivery in try Signal.parse(delivery.body) },
             apply: { signals in
                 let configuration = store.engine
-                let now = try await store.now(clock, logger: logger) ?? Date()
+                let wall = Date()
                 let outcome = try await store.handle(signals, logger: logger) { signal, account in
-                    Escalation.plan(for: signal, account: account, configuration: configuration, now: now)
+                    // On the stream clock an account's "now" is its own latest event time, so what a signal starts
+                    // does not depend on how far behind the escalator runs.
+                    let now = clock == .stream ? max(account.lastEventAt ?? signal.at, signal.at) : wall
+                    return Escalation.plan(for: signal, account: account, configuration: configuration, now: now)
                 }
                 Counter(label: "cairn_escalator_tasks_created_total").increment(by: outcome.created)
                 Counter(label: "cairn_escalator_tasks_updated_total").increment(by: outcome.updated)

@@ -38,7 +38,7 @@ extension Store {
                 FROM health h WHERE h.score_changed_at >= (SELECT at FROM since)
                 UNION ALL
                 SELECT 'task', k.account_id, k.task_id, k.status, k.assignee_kind || '.' || k.assignee_id, k.updated_at
-                FROM tasks k WHERE k.updated_at >= (SELECT at FROM since)
+                FROM tasks k WHERE k.kind = 'task' AND k.updated_at >= (SELECT at FROM since)
             ) changes
             ORDER BY changed_at, kind, id LIMIT \(limit)
             """, logger: logger)

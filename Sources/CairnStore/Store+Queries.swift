@@ -93,7 +93,7 @@ extension Store {
         let rows = try await client.query(
             """
             SELECT task_id, playbook, title, status, priority, assignee_kind || '.' || assignee_id, due_at FROM tasks
-            WHERE account_id = \(accountId) AND status IN ('open', 'acknowledged') ORDER BY created_at
+            WHERE account_id = \(accountId) AND kind = 'task' AND status IN ('open', 'acknowledged', 'snoozed') ORDER BY created_at
             """, logger: logger)
         var tasks: [TaskSummary] = []
         for try await row in rows.decode((String, String, String, String, String, String, Date).self) {

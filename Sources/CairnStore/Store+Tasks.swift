@@ -172,17 +172,18 @@ extension Store {
     private func accountContexts(_ ids: [String], on connection: PostgresConnection, logger: Logger) async throws -> [String: AccountContext] {
         let rows = try await connection.query(
             """
-            SELECT a.account_id, a.name, a.csm_id, a.segment, j.stage, h.score, h.band, h.explanation, h.evaluated_at
+            SELECT a.account_id, a.name, a.csm_id, a.segment, j.stage, h.score, h.band, h.explanation, h.evaluated_at,
+                   a.last_event_at
             FROM accounts a
             LEFT JOIN journey j ON j.account_id = a.account_id
             LEFT JOIN health h ON h.account_id = a.account_id
             WHERE a.account_id = ANY(\(ids))
             """, logger: logger)
         var contexts: [String: AccountContext] = [:]
-        for try await row in rows.decode((String, String?, String?, String?, String?, Int?, String?, String?, Date?).self) {
+        for try await row in rows.decode((String, String?, String?, String?, String?, Int?, String?, String?, Date?, Date?).self) {
             var context = AccountContext(
                 accountId: row.0, name: row.1, csmId: row.2, segment: row.3,
-                stage: row.4.flatMap(JourneyStage.init(rawValue:)) ?? .awareness)
+                stage: row.4.flatMap(JourneyStage.init(rawValue:)) ?? .awareness, lastEventAt: row.9)
             if let score = row.5, let band = row.6.flatMap(HealthBand.init(rawValue:)) {
                 context.health = HealthScore(
                     score: score, band: band, components: [], explanation: row.7 ?? "", evaluatedAt: row.8 ?? .distantPast)
