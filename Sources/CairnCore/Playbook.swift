@@ -209,9 +209,10 @@ public struct EscalationPlan: Sendable, Hashable {
 }
 
 public enum Escalation {
-    /// The plays `signal` starts for `account`, routed by who owns it: an account with a CSM gets its tasks on
-    /// that CSM's queue; others go to their segment's pool (the store picks the member); low-touch accounts
-    /// without a CSM get the play's automated message instead of a task where the play has one. A signal older
+    /// The plays `signal` starts for `account`, routed by its segment's touch model: a high-touch account's tasks
+    /// go to its CSM's queue (the segment's pool when it has none); pooled and low-touch accounts' tasks go to
+    /// the segment's pool (the store picks the member), never to a named CSM; low-touch accounts get the play's
+    /// automated message instead of a task where the play has one. A signal older
     /// than `signalMaxAgeDays` before `now` starts nothing. Whether a task
     /// is new, refreshes an open one, or falls in a cool-down is the store's decision.
     public static func plan(
@@ -228,9 +229,7 @@ public enum Escalation {
         for playbook in configuration.playbooks where playbook.trigger.matches(signal, account: account) {
             if let segments = playbook.segments, !segments.contains(segment?.name ?? "") { continue }
             let trigger = TaskMessage.Trigger(kind: signal.kind, at: signal.at, detail: signal.data)
-            // An account someone was named CSM of is that person's, whatever its segment; 1:M treatment is for
-            // low-touch accounts nobody owns.
-            let lowTouch = touch == .low && account.csmId == nil
+            let lowTouch = touch == .low
             let sendsOutreach = playbook.outreach != nil
                 && (playbook.action == .taskAndOutreach || (playbook.action == .outreach && lowTouch))
             let makesTask = !(playbook.action == .outreach && lowTouch && playbook.outreach != nil)
@@ -243,8 +242,9 @@ public enum Escalation {
                         trigger: trigger, createdAt: now, segment: segment?.name ?? "default"))
             }
             guard makesTask else { continue }
+            // Only high-touch accounts have a named CSM's queue; pooled and low-touch work goes to the pool.
             let assignee: TaskMessage.Assignee =
-                if let csm = account.csmId { .init(kind: "csm", id: csm) } else { .init(kind: "pool", id: pool) }
+                if touch == .high, let csm = account.csmId { .init(kind: "csm", id: csm) } else { .init(kind: "pool", id: pool) }
             plan.tasks.append(
                 TaskMessage(
                     taskId: makeID(), accountId: account.accountId, accountName: account.name ?? account.accountId,

@@ -163,10 +163,14 @@ struct PipelineTests {
         let assigned = AccountEvent(
             messageId: "assign", type: .track, event: CanonicalEvent.csmAssigned, accountId: "acme", userId: "ana",
             timestamp: now.addingTimeInterval(-60), properties: ["csmId": .string("dana")])
+        // A high-touch (enterprise) account: its work goes to its named CSM.
+        let signed = AccountEvent(
+            messageId: "signed", type: .track, event: CanonicalEvent.contractSigned, accountId: "acme", userId: "ana",
+            timestamp: now.addingTimeInterval(-120), properties: ["arr": 400_000])
         let champion = AccountEvent(
             messageId: "champion", type: .track, event: CanonicalEvent.contactRoleChanged, accountId: "acme",
             userId: "ben", timestamp: now, properties: ["role": .string("champion")])
-        try await environment.withAMQP { try await $0.publish([assigned.message, champion.message, champion.message]) }
+        try await environment.withAMQP { try await $0.publish([signed.message, assigned.message, champion.message, champion.message]) }
 
         let created = try await environment.withStore { store in
             await eventually {
