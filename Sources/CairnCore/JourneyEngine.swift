@@ -47,8 +47,9 @@ public enum JourneyEngine {
         evaluate(&next, context: context, now: now, configuration: configuration, signals: &signals)
         // Each signal once: the ids already raised are kept in the facts.
         var fresh: [Signal] = []
-        for signal in signals where next.facts.raised[signal.signalId] == nil {
+        for var signal in signals where next.facts.raised[signal.signalId] == nil {
             next.facts.raised[signal.signalId] = signal.at
+            signal.raisedAt = now
             fresh.append(signal)
         }
         next.facts.prune(now: now)

@@ -212,14 +212,17 @@ public enum Escalation {
     /// The plays `signal` starts for `account`, routed by its segment's touch model: a high-touch account's tasks
     /// go to its CSM's queue (the segment's pool when it has none); pooled and low-touch accounts' tasks go to
     /// the segment's pool (the store picks the member), never to a named CSM; low-touch accounts get the play's
-    /// automated message instead of a task where the play has one. A signal older
-    /// than `signalMaxAgeDays` before `now` starts nothing. Whether a task
+    /// automated message instead of a task where the play has one. A signal that was older than
+    /// `signalMaxAgeDays` when it was raised (or, without `raisedAt`, before `now`) starts nothing. Whether a task
     /// is new, refreshes an open one, or falls in a cool-down is the store's decision.
     public static func plan(
         for signal: Signal, account: AccountContext, configuration: EngineConfiguration = .standard, now: Date,
         makeID: () -> String = { UUID().uuidString.lowercased() }
     ) -> EscalationPlan {
-        guard signal.at >= now.addingTimeInterval(-Double(configuration.thresholds.signalMaxAgeDays) * 86_400) else {
+        // Stale: it was already old when the engine found it (a backfill, a replay of history). Measured against
+        // when it was raised, not when it is handled, so a lagging escalator decides the same.
+        let reference = signal.raisedAt ?? now
+        guard signal.at >= reference.addingTimeInterval(-Double(configuration.thresholds.signalMaxAgeDays) * 86_400) else {
             return EscalationPlan()
         }
         let segment = account.segment.flatMap { name in configuration.segments.first { $0.name == name } }

@@ -8,13 +8,16 @@ public struct Signal: Sendable, Hashable, Codable {
     public var accountId: String
     public var at: Date
     public var data: [String: JSONValue]
+    /// The evaluation time at which the engine found it (it may be long after `at`: a late event, a backfill).
+    public var raisedAt: Date?
 
-    public init(signalId: String, kind: String, accountId: String, at: Date, data: [String: JSONValue]) {
+    public init(signalId: String, kind: String, accountId: String, at: Date, data: [String: JSONValue], raisedAt: Date? = nil) {
         self.signalId = signalId
         self.kind = kind
         self.accountId = accountId
         self.at = at
         self.data = data
+        self.raisedAt = raisedAt
     }
 
     public static func parse(_ bytes: some Collection<UInt8>) throws -> Signal {

@@ -157,7 +157,7 @@ struct APITests {
         #expect((danas["items"] as? [Any])?.count ?? 0 >= 2)
         let load = try await fixture.json("/api/v1/tasks/load")
         let queues = try #require(load["assignees"] as? [[String: Any]])
-        #expect(Set(queues.compactMap { $0["assignee"] as? String }).isSuperset(of: ["csm.dana", "csm.lee"]))
+        #expect(Set(queues.compactMap { $0["assignee"] as? String }).isSuperset(of: ["csm.dana", "pool.smb"]))
 
         let document = try await fixture.get("/openapi.yaml", token: nil)
         #expect(document.status == 200 && String(decoding: document.body, as: UTF8.self).hasPrefix("openapi: 3.0"))
