@@ -34,6 +34,9 @@ def main():
         "--checks", "not_a_server_error", "--max-examples", args.max_examples,
         "--exclude-operation-id", "stream", "--request-timeout", "10", "--generation-deterministic",
         "--no-color", "--workers", "2",
+        # The coverage phase crashed inside schemathesis/hypothesis (a SyntaxError while describing one of its
+        # own filters) on a clean machine; examples, fuzzing and stateful runs exercise every operation.
+        "--phases", "examples,fuzzing,stateful",
     ]
     print(" ".join(command[:3]) + " ...", flush=True)
     # schemathesis keeps state in its working directory: give it a throw-away one.
