@@ -125,23 +125,12 @@ struct AccountListEntry: Encodable {
     }
 }
 
-/// A page of an account's events, newest first.
-struct TimelinePage: Encodable {
-    let items: [TimelineEvent]
-    let nextCursor: String?
+/// A page of an account's events, newest first; its cursor is bound to the account.
+typealias TimelinePage = Page<TimelineEvent>
 
+extension Page where Item == TimelineEvent {
     init(accountId: String, rows: [(TimelineEvent, TimePosition)], limit: Int) {
-        let page = rows.prefix(limit)
-        items = page.map(\.0)
-        nextCursor = rows.count > limit ? page.last.map { Cursor.encode($0.1, kind: "timeline:\(accountId)") } : nil
-    }
-
-    enum CodingKeys: CodingKey { case items, nextCursor }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(items, forKey: .items)
-        try container.encode(nextCursor, forKey: .nextCursor)
+        self.init(rows: rows, limit: limit, kind: "timeline:\(accountId)")
     }
 }
 

@@ -127,21 +127,10 @@ public struct AccountFacts: Sendable, Hashable, Codable {
     mutating func merge(_ event: AccountEvent, canonical name: String?) {
         let at = event.timestamp
         let by = event.messageId
-        func text(_ object: [String: JSONValue], _ key: String) -> String? {
-            object[key]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
-        }
-        func number(_ object: [String: JSONValue], _ key: String) -> Double? {
-            switch object[key] {
-            case .number(let value)?: value
-            case .string(let text)?: Double(text)
-            default: nil
-            }
-        }
-
         if event.type == .group {
             let traits = event.traits
             if let value = text(traits, "name") { self.name = .merge(self.name, Stamped(value, at: at, by: by)) }
-            mergeAttributes(traits, at: at, by: by, text: text, number: number)
+            mergeAttributes(traits, at: at, by: by)
             return
         }
         guard event.type == .track, let name else { return }
@@ -151,7 +140,7 @@ public struct AccountFacts: Sendable, Hashable, Codable {
         }
         switch name {
         case CanonicalEvent.contractSigned:
-            mergeAttributes(properties, at: at, by: by, text: text, number: number)
+            mergeAttributes(properties, at: at, by: by)
         case CanonicalEvent.expansionSigned:
             if let seats = number(properties, "seats") {
                 licensesPurchased = .merge(licensesPurchased, Stamped(Int(seats), at: at, by: by))
@@ -204,10 +193,7 @@ public struct AccountFacts: Sendable, Hashable, Codable {
         }
     }
 
-    private mutating func mergeAttributes(
-        _ object: [String: JSONValue], at: Date, by: String, text: ([String: JSONValue], String) -> String?,
-        number: ([String: JSONValue], String) -> Double?
-    ) {
+    private mutating func mergeAttributes(_ object: [String: JSONValue], at: Date, by: String) {
         if let value = text(object, "plan") { plan = .merge(plan, Stamped(value, at: at, by: by)) }
         if let value = text(object, "region") { region = .merge(region, Stamped(value, at: at, by: by)) }
         if let value = number(object, "arr") { arr = .merge(arr, Stamped(value, at: at, by: by)) }
@@ -217,6 +203,20 @@ public struct AccountFacts: Sendable, Hashable, Codable {
         }
         if let value = text(object, "renewalDate").flatMap(Timestamp.parse) {
             renewalDate = .merge(renewalDate, Stamped(value, at: at, by: by))
+        }
+    }
+
+    /// A non-empty text property.
+    private func text(_ object: [String: JSONValue], _ key: String) -> String? {
+        object[key]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// A number property, also when a sender wrote it as text.
+    private func number(_ object: [String: JSONValue], _ key: String) -> Double? {
+        switch object[key] {
+        case .number(let value)?: value
+        case .string(let text)?: Double(text)
+        default: nil
         }
     }
 

@@ -92,17 +92,24 @@ public struct Person: Sendable, Hashable {
         self.activeDays = activeDays
     }
 
+    /// Folds in what `event` says about this person, whatever the order events arrive in: a persona from an
+    /// `identify` call's `traits.role` or a `contact.role_changed` (the latest wins), leaving (the latest
+    /// `contact.left`), and a day of product usage.
+    public mutating func merge(_ event: AccountEvent, configuration: EngineConfiguration) {
+        let name = configuration.canonicalName(event)
+        let role = event.type == .identify ? event.traits["role"]?.stringValue
+            : name == CanonicalEvent.contactRoleChanged ? event.properties["role"]?.stringValue : nil
+        if let role, event.timestamp >= (roleAt ?? .distantPast) {
+            self.role = role
+            roleAt = event.timestamp
+        }
+        if name == CanonicalEvent.contactLeft { leftAt = max(leftAt ?? event.timestamp, event.timestamp) }
+        if configuration.isProductUsage(event) { activeDays.insert(Timestamp.epochDay(event.timestamp)) }
+    }
+
     /// Still at the customer: never left, or took a role again after leaving.
     public var isPresent: Bool {
         guard let leftAt else { return true }
         return (roleAt ?? .distantPast) > leftAt
-    }
-}
-
-extension AccountEvent {
-    /// Product usage, as opposed to a canonical business event: anything tracked that is not in the vocabulary.
-    public var isProductUsage: Bool {
-        guard type == .track, let event else { return false }
-        return !CanonicalEvent.all.contains(event)
     }
 }

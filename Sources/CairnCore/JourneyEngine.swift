@@ -42,7 +42,7 @@ public enum JourneyEngine {
             next.lastEventAt = max(next.lastEventAt ?? event.timestamp, event.timestamp)
             let name = event.event.map { configuration.eventNames[$0] ?? $0 }
             next.facts.merge(event, canonical: name)
-            signals += eventSignals(event, canonical: name, accountId: state.accountId, people: context.people, configuration)
+            signals += eventSignals(event, canonical: name, accountId: state.accountId, configuration)
         }
         evaluate(&next, context: context, now: now, configuration: configuration, signals: &signals)
         // Each signal once: the ids already raised are kept in the facts.
@@ -66,8 +66,7 @@ public enum JourneyEngine {
     // MARK: - Signals from single events
 
     private static func eventSignals(
-        _ event: AccountEvent, canonical name: String?, accountId: String, people: [Person],
-        _ configuration: EngineConfiguration
+        _ event: AccountEvent, canonical name: String?, accountId: String, _ configuration: EngineConfiguration
     ) -> [Signal] {
         guard event.type == .track, let name else { return [] }
         func signal(_ kind: String, _ data: [String: JSONValue]) -> Signal {

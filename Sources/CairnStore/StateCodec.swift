@@ -50,8 +50,11 @@ enum StateCodec {
         try factsDecoder.decode(AccountFacts.self, from: Data(text.utf8))
     }
 
+    /// One encoder for the worker's hot path (`JSONEncoder.cairn` makes a new one each time).
+    static let stateEncoder = JSONEncoder.cairn
+
     /// Milestone statuses, stage history and tracks, with ISO-8601 times, as the API serves them.
     static func encode(_ value: some Encodable) -> String {
-        String(decoding: try! JSONEncoder.cairn.encode(value), as: UTF8.self)
+        String(decoding: try! stateEncoder.encode(value), as: UTF8.self)
     }
 }

@@ -160,28 +160,17 @@ extension Store {
             var first: Date
             var last: Date
             var count: Int
-            var role: String?
-            var roleAt: Date?
-            var leftAt: Date?
-            var activeDays: Set<Int> = []
+            var person: Person
         }
         var users: [UserKey: Seen] = [:]
         for event in events {
             guard let userId = event.userId else { continue }
             let key = UserKey(account: event.resolvedAccount, user: userId)
-            var seen = users[key] ?? Seen(first: event.timestamp, last: event.timestamp, count: 0)
+            var seen = users[key] ?? Seen(first: event.timestamp, last: event.timestamp, count: 0, person: Person(userId: userId, role: nil))
             seen.first = min(seen.first, event.timestamp)
             seen.last = max(seen.last, event.timestamp)
             seen.count += 1
-            let name = engine.canonicalName(event)
-            let role = event.type == .identify ? event.traits["role"]?.stringValue
-                : name == CanonicalEvent.contactRoleChanged ? event.properties["role"]?.stringValue : nil
-            if let role, event.timestamp >= (seen.roleAt ?? .distantPast) {
-                seen.role = role
-                seen.roleAt = event.timestamp
-            }
-            if name == CanonicalEvent.contactLeft { seen.leftAt = max(seen.leftAt ?? event.timestamp, event.timestamp) }
-            if engine.isProductUsage(event) { seen.activeDays.insert(Timestamp.epochDay(event.timestamp)) }
+            seen.person.merge(event, configuration: engine)
             users[key] = seen
         }
         guard !users.isEmpty else { return }
@@ -191,10 +180,10 @@ extension Store {
             """
             INSERT INTO users (account_id, user_id, role, role_at, left_at, active_days, first_seen_at, last_seen_at, event_count)
             SELECT a, u, NULLIF(r, ''), NULLIF(ra, '')::timestamptz, NULLIF(la, '')::timestamptz, d::int4[], f, l, c
-            FROM unnest(\(keys.map(\.account)), \(keys.map(\.user)), \(values.map { $0.role.orEmpty }),
-                        \(values.map { $0.roleAt.map(Timestamp.format).orEmpty }),
-                        \(values.map { $0.leftAt.map(Timestamp.format).orEmpty }),
-                        \(values.map { "{" + $0.activeDays.sorted().map(String.init).joined(separator: ",") + "}" }),
+            FROM unnest(\(keys.map(\.account)), \(keys.map(\.user)), \(values.map { $0.person.role.orEmpty }),
+                        \(values.map { $0.person.roleAt.map(Timestamp.format).orEmpty }),
+                        \(values.map { $0.person.leftAt.map(Timestamp.format).orEmpty }),
+                        \(values.map { "{" + $0.person.activeDays.sorted().map(String.init).joined(separator: ",") + "}" }),
                         \(values.map(\.first)), \(values.map(\.last)), \(values.map(\.count))) AS x(a, u, r, ra, la, d, f, l, c)
             ORDER BY a, u
             ON CONFLICT (account_id, user_id) DO UPDATE SET

@@ -164,41 +164,56 @@ extension Store {
         let parts = assignee?.split(separator: ".", maxSplits: 1).map(String.init) ?? []
         let kind = parts.first ?? ""
         let id = parts.count > 1 ? parts[1] : ""
-        let rows = try await client.query(
-            """
-            SELECT task_id FROM tasks
-            WHERE kind = 'task' AND status = ANY(\(statuses))
-              AND (\(kind) = '' OR (assignee_kind = \(kind) AND assignee_id = \(id)))
-            ORDER BY priority, due_at, task_id
-            LIMIT \(limit)
-            """, logger: logger)
-        var ids: [String] = []
-        for try await id in rows.decode(String.self) { ids.append(id) }
-        var records: [TaskRecord] = []
-        for id in ids { if let record = try await task(id, logger: logger) { records.append(record) } }
-        return records
+        return try await client.withConnection { connection in
+            try await taskRecords(
+                """
+                WHERE kind = 'task' AND status = ANY(\(statuses))
+                  AND (\(kind) = '' OR (assignee_kind = \(kind) AND assignee_id = \(id)))
+                ORDER BY priority, due_at, task_id
+                LIMIT \(limit)
+                """, on: connection, logger: logger)
+        }
     }
 
     func taskRecord(_ taskID: String, on connection: PostgresConnection, logger: Logger) async throws -> TaskRecord? {
-        let rows = try await connection.query(
-            """
+        try await taskRecords("WHERE task_id = \(taskID)", on: connection, logger: logger).first
+    }
+
+    /// The tasks `tail` selects, with their histories: two queries whatever their number.
+    private func taskRecords(_ tail: PostgresQuery, on connection: PostgresConnection, logger: Logger) async throws -> [TaskRecord] {
+        var query: PostgresQuery = """
             SELECT task_id, account_id, playbook, title, status, priority, assignee_kind || '.' || assignee_id, assignee_member,
                    created_at, due_at, snoozed_until, closed_at
-            FROM tasks WHERE task_id = \(taskID)
-            """, logger: logger)
-        var record: TaskRecord?
+            FROM tasks
+
+            """
+        query.sql += tail.sql
+        query.binds = tail.binds
+        var records: [TaskRecord] = []
+        let rows = try await connection.query(query, logger: logger)
         for try await row in rows.decode((String, String, String, String, String, String, String, String?, Date, Date, Date?, Date?).self) {
-            record = TaskRecord(
-                taskId: row.0, accountId: row.1, playbook: row.2, title: row.3, status: row.4, priority: row.5, assignee: row.6,
-                member: row.7, createdAt: row.8, dueAt: row.9, snoozedUntil: row.10, closedAt: row.11, history: [])
+            records.append(
+                TaskRecord(
+                    taskId: row.0, accountId: row.1, playbook: row.2, title: row.3, status: row.4, priority: row.5,
+                    assignee: row.6, member: row.7, createdAt: row.8, dueAt: row.9, snoozedUntil: row.10, closedAt: row.11,
+                    history: []))
         }
-        guard var record else { return nil }
+        guard !records.isEmpty else { return [] }
+        var histories: [String: [TaskRecord.Event]] = [:]
         let events = try await connection.query(
-            "SELECT at, action, actor, detail::text FROM task_events WHERE task_id = \(taskID) ORDER BY id", logger: logger)
-        for try await (at, action, actor, detail) in events.decode((Date, String, String?, String).self) {
-            record.history.append(.init(at: at, action: action, actor: actor, detail: (try? JSONValue.parse(Array(detail.utf8))) ?? .null))
+            """
+            SELECT task_id, at, action, actor, detail::text FROM task_events
+            WHERE task_id = ANY(\(records.map(\.taskId))) ORDER BY id
+            """, logger: logger)
+        for try await (id, at, action, actor, detail) in events.decode((String, Date, String, String?, String).self) {
+            histories[id, default: []].append(
+                .init(at: at, action: action, actor: actor, detail: (try? JSONValue.parse(Array(detail.utf8))) ?? .null))
         }
-        return record
+        return records.map { record in
+            var record = record
+            record.history = histories[record.taskId] ?? []
+            return record
+        }
     }
 
     /// Reopens snoozed tasks whose time came, and tells managers about open tasks past due that nobody

@@ -45,6 +45,15 @@ public final class CairnProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
+    /// Waits up to `timeout` for a command that ends by itself; its exit status, or nil while it still runs.
+    public func exitStatus(within timeout: Duration) async -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
     /// The process's output so far (for failure messages).
     public var log: String {
         (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""

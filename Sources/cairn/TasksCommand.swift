@@ -92,35 +92,31 @@ struct Tasks: AsyncParsableCommand {
     }
 }
 
-private func perform(_ action: TaskAction, _ task: String, _ actor: String) async throws {
-    do {
-        let record = try await withTaskStore { store, logger in
-            try await store.perform(action, on: task, actor: actor, logger: logger)
-        }
-        print("\(record.taskId): \(record.status) (\(record.assignee))")
-    } catch let error as TaskActionError {
-        throw ValidationError(error.message)
-    }
-}
-
 extension String {
     func padding(_ width: Int) -> String {
         count >= width ? self + " " : self + String(repeating: " ", count: width - count)
     }
 }
 
-/// Runs `body` against the database of the environment's settings.
-func withTaskStore<Result: Sendable>(
-    _ body: @escaping @Sendable (Store, Logger) async throws -> Result
-) async throws -> Result {
-    let settings: CairnSettings
-    do {
-        settings = try CairnSettings()
-    } catch let error as SettingsError {
-        throw ValidationError("configuration: \(error)")
+extension AsyncParsableCommand {
+    /// Runs `body` against the database of the environment's settings.
+    func withTaskStore<Result: Sendable>(
+        _ body: @escaping @Sendable (Store, Logger) async throws -> Result
+    ) async throws -> Result {
+        let settings = try loadSettings()
+        let logger = makeLogger(settings)
+        return try await withStore(settings: settings, logger: logger) { store in try await body(store, logger) }
     }
-    var logger = Logger(label: "cairn")
-    logger.logLevel = settings.logLevel
-    let log = logger
-    return try await withStore(settings: settings, logger: logger) { store in try await body(store, log) }
+
+    /// Applies `action` and prints the task's new state; a refused action is a usage error with its reason.
+    func perform(_ action: TaskAction, _ task: String, _ actor: String) async throws {
+        do {
+            let record = try await withTaskStore { store, logger in
+                try await store.perform(action, on: task, actor: actor, logger: logger)
+            }
+            print("\(record.taskId): \(record.status) (\(record.assignee))")
+        } catch let error as TaskActionError {
+            throw ValidationError(error.message)
+        }
+    }
 }

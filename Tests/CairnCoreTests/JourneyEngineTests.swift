@@ -43,20 +43,10 @@ struct EngineHarness {
         var people: [String: Person] = [:]
         var lastSeen: [String: Date] = [:]
         for event in seen.values {
-            let name = configuration.canonicalName(event)
             if configuration.isProductUsage(event) { days[Timestamp.day(of: event.timestamp), default: 0] += 1 }
             guard let user = event.userId else { continue }
             lastSeen[user] = max(lastSeen[user] ?? event.timestamp, event.timestamp)
-            var person = people[user] ?? Person(userId: user, role: nil)
-            let role = event.type == .identify ? event.traits["role"]?.stringValue
-                : name == CanonicalEvent.contactRoleChanged ? event.properties["role"]?.stringValue : nil
-            if let role, event.timestamp >= (person.roleAt ?? .distantPast) {
-                person.role = role
-                person.roleAt = event.timestamp
-            }
-            if name == CanonicalEvent.contactLeft { person.leftAt = max(person.leftAt ?? event.timestamp, event.timestamp) }
-            if configuration.isProductUsage(event) { person.activeDays.insert(Timestamp.epochDay(event.timestamp)) }
-            people[user] = person
+            people[user, default: Person(userId: user, role: nil)].merge(event, configuration: configuration)
         }
         let key = people.values.filter { ["admin", "champion", "sponsor"].contains($0.role ?? "") || $0.leftAt != nil }
         let since = now.addingTimeInterval(-30 * 86_400)

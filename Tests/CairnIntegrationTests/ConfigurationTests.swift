@@ -10,8 +10,7 @@ struct ConfigurationTests {
         full.merge(environment) { $1 }
         let process = try CairnProcess(arguments, environment: full, logName: name)
         defer { process.kill() }
-        _ = await eventually(timeout: .seconds(20)) { !process.isRunning }
-        return (process.isRunning ? -1 : process.process.terminationStatus, process.log)
+        return (await process.exitStatus(within: .seconds(20)) ?? -1, process.log)
     }
 
     @Test("A cairn.yaml with a mistake stops the role with file, line, key and reason")

@@ -144,8 +144,7 @@ struct TaskLifecycleTests {
         func cairn(_ arguments: [String], _ name: String) async throws -> (Int32, String) {
             let process = try CairnProcess(arguments, environment: environment.processEnvironment(), logName: "\(name)-\(environment.name)")
             defer { process.kill() }
-            _ = await eventually(timeout: .seconds(20)) { !process.isRunning }
-            return (process.isRunning ? -1 : process.process.terminationStatus, process.log)
+            return (await process.exitStatus(within: .seconds(20)) ?? -1, process.log)
         }
         let (listStatus, list) = try await cairn(["tasks", "list", "--assignee", "csm.dana"], "tasks-list")
         #expect(listStatus == 0)

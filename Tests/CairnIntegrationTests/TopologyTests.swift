@@ -31,8 +31,7 @@ struct TopologyTests {
              "--usage-scale", "0.3"],
             environment: processEnvironment, logName: "simulate-\(environment.name)")
         defer { simulate.kill() }
-        _ = await eventually(timeout: .seconds(120)) { !simulate.isRunning }
-        #expect(simulate.process.terminationStatus == 0, "\(simulate.log)")
+        #expect(await simulate.exitStatus(within: .seconds(120)) == 0, "\(simulate.log)")
         // The summary line: "<n> events, <accounts> accounts, <days> days in <s> s (...)".
         let summary = simulate.log.split(separator: "\n").last { $0.contains(" events, ") } ?? ""
         let published = Int(summary.split(separator: " ").first ?? "") ?? 0
