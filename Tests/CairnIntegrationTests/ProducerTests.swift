@@ -31,10 +31,17 @@ struct ProducerTests {
             #expect(producer.pendingCount == 0)
             return ids
         }
-        let queued = try await environment.withAMQP {
-            await $0.peek(queue: CairnTopology.eventsWork, count: total, timeout: .seconds(10))
+        // A peek under a loaded machine may end before it saw everything (the messages stay queued): look again,
+        // for up to a minute, before calling anything missing.
+        let queuedIDs = try await environment.withAMQP { connection in
+            var seen = Set<String>()
+            _ = await eventually(timeout: .seconds(60)) {
+                let queued = await connection.peek(queue: CairnTopology.eventsWork, count: total, timeout: .seconds(10))
+                seen = Set(queued.compactMap(\.messageID))
+                return Set(ids).isSubset(of: seen)
+            }
+            return seen
         }
-        let queuedIDs = Set(queued.compactMap(\.messageID))
         let missing = Set(ids).subtracting(queuedIDs)
         #expect(missing.isEmpty, "\(missing.count) of \(total) events never reached the queue")
         await environment.tearDown()
