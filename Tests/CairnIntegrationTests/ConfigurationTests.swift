@@ -32,4 +32,20 @@ struct ConfigurationTests {
         #expect(clockStatus != 0)
         #expect(clockLog.contains("CAIRN_CLOCK: must be wall or stream"), "\(clockLog)")
     }
+
+    @Test("Bad settings and bad command options stop the command with the variable or option named", arguments: [
+        (["worker"], ["CAIRN_SWEEP_INTERVAL": "never"], "CAIRN_SWEEP_INTERVAL: must be a number of seconds"),
+        (["ingest"], ["CAIRN_INGEST_PUBLISHERS": "0"], "CAIRN_INGEST_PUBLISHERS: must be a number of connections from 1 to 16"),
+        (["evaluate", "--truth", "no/such/truth.json"], [:], "--truth no/such/truth.json: cannot be read"),
+        (["simulate", "--accounts", "0", "--out", "-"], [:], "--accounts must be at least 1"),
+        (["simulate", "--via", "amqp", "--usage-scale=-1"], [:], "--usage-scale must not be negative"),
+        (["bench", "--workers", "1,zero"], [:], "--workers must be positive whole numbers"),
+        (["tasks", "snooze", "t1", "--until", "someday"], [:], "--until must be an ISO-8601 time or a number of days"),
+        (["tasks", "reassign", "t1", "--to", "dana"], [:], "--to must be csm.<id>, pool.<name> or manager.<id>"),
+    ] as [([String], [String: String], String)])
+    func badSettingsAndOptions(arguments: [String], environment: [String: String], message: String) async throws {
+        let (status, log) = try await run(arguments, environment: environment, name: "bad-\(arguments[0])-\(UUID().uuidString.prefix(8))")
+        #expect(status != 0)
+        #expect(log.contains(message), "\(log)")
+    }
 }
