@@ -195,7 +195,7 @@ let package = Package(
         .testTarget(
             name: "CairnIntegrationTests",
             dependencies: [
-                "CairnCore", "CairnAMQP", "CairnStore", "CairnTesting", "CairnApp", "CairnClient",
+                "CairnCore", "CairnAMQP", "CairnStore", "CairnTesting", "CairnApp", "CairnClient", "CairnSimulator",
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -40,8 +40,16 @@ public struct AccountEvent: Sendable, Hashable, Codable {
     /// Longest accepted id (message, account, user); longer ones are refused rather than truncated.
     public static let maxIdentifierLength = 256
 
+    /// Largest event accepted on `cairn.events`: twice ingest's 32 KB per Segment event, so an event ingest
+    /// accepted (and then stamped with `receivedAt` and its account) always fits, while a direct publisher's
+    /// oversized message is dead-lettered instead of bloating the event log.
+    public static let maxEncodedBytes = 64 * 1024
+
     /// Parses and validates one event from its JSON bytes, naming the field at fault when it is invalid.
     public static func parse(_ bytes: some Collection<UInt8>) throws(EventError) -> AccountEvent {
+        guard bytes.count <= maxEncodedBytes else {
+            throw EventError(.tooLarge, "event is \(bytes.count) bytes; the limit is \(maxEncodedBytes)")
+        }
         let root: JSONValue
         do {
             root = try JSONValue.parse(bytes)

@@ -121,3 +121,22 @@ public enum SegmentMessage {
         return date
     }
 }
+
+extension AccountEvent {
+    /// This event as a call of the Segment HTTP tracking API, as `/v1/batch` takes it: the account in
+    /// `context.groupId` (and `groupId` for a group call). Ingest translates it back into this event, with
+    /// `receivedAt` stamped and `groupId` added to the context.
+    public var segmentCall: JSONValue {
+        var context = self.context
+        if let accountId { context["groupId"] = .string(accountId) }
+        var call: [String: JSONValue] = [
+            "type": .string(type.rawValue), "messageId": .string(messageId),
+            "timestamp": .string(Timestamp.format(timestamp)), "properties": .object(properties),
+            "traits": .object(traits), "context": .object(context),
+        ]
+        if let event { call["event"] = .string(event) }
+        if let userId { call["userId"] = .string(userId) }
+        if type == .group, let accountId { call["groupId"] = .string(accountId) }
+        return .object(call)
+    }
+}

@@ -28,36 +28,58 @@ public enum TestInfrastructure {
     }
 }
 
+/// Where a RabbitMQ and a PostgreSQL server answer: the shared test servers, or a private pair a test starts.
+public struct TestServers: Sendable {
+    public var amqpURL: String
+    public var managementURL: String
+    public var databaseURL: String
+
+    public init(amqpURL: String, managementURL: String, databaseURL: String) {
+        self.amqpURL = amqpURL
+        self.managementURL = managementURL
+        self.databaseURL = databaseURL
+    }
+
+    /// The servers `scripts/test` started for every test.
+    public static var shared: TestServers {
+        TestServers(
+            amqpURL: TestInfrastructure.amqpURL, managementURL: TestInfrastructure.managementURL,
+            databaseURL: TestInfrastructure.databaseURL)
+    }
+}
+
 /// A RabbitMQ virtual host and a PostgreSQL database of its own, so tests never see each other's messages or rows.
 public struct IsolatedEnvironment: Sendable {
     public let name: String
     public let amqp: AMQPConfiguration
     public let database: DatabaseConfiguration
     let managementURL: URL
+    let adminDatabaseURL: String
 
     /// Creates the vhost and the database, and migrates the database.
-    public static func make(_ label: String) async throws -> IsolatedEnvironment {
+    public static func make(_ label: String, on servers: TestServers = .shared) async throws -> IsolatedEnvironment {
         let name = "\(label.lowercased().filter { $0.isLetter || $0.isNumber }.prefix(24))_\(UUID().uuidString.prefix(8).lowercased())"
-        guard let management = URL(string: TestInfrastructure.managementURL) else { throw TestError("bad management URL") }
-        var amqp = try AMQPConfiguration(url: TestInfrastructure.amqpURL)
+        guard let management = URL(string: servers.managementURL) else { throw TestError("bad management URL") }
+        var amqp = try AMQPConfiguration(url: servers.amqpURL)
         amqp.virtualHost = "cairn-test-\(name)"
         try await Management(base: management).put("/api/vhosts/\(amqp.virtualHost)", body: "{}")
         try await Management(base: management).put(
             "/api/permissions/\(amqp.virtualHost)/\(amqp.user)", body: #"{"configure":".*","write":".*","read":".*"}"#)
 
-        let admin = try DatabaseConfiguration(url: TestInfrastructure.databaseURL)
+        let admin = try DatabaseConfiguration(url: servers.databaseURL)
         let database = admin.with(database: "cairn_test_\(name)")
         try await withStore(admin) { store in
             _ = try await store.client.query(PostgresQuery(unsafeSQL: #"CREATE DATABASE "\#(database.database)""#))
         }
         _ = try await withStore(database) { try await $0.migrate() }
-        return IsolatedEnvironment(name: name, amqp: amqp, database: database, managementURL: management)
+        return IsolatedEnvironment(
+            name: name, amqp: amqp, database: database, managementURL: management, adminDatabaseURL: servers.databaseURL)
     }
 
     /// Deletes the vhost and the database.
     public func tearDown() async {
         _ = try? await Management(base: managementURL).delete("/api/vhosts/\(amqp.virtualHost)")
-        if let admin = try? DatabaseConfiguration(url: TestInfrastructure.databaseURL) {
+        if let admin = try? DatabaseConfiguration(url: adminDatabaseURL) {
             _ = try? await Self.withStore(admin) { store in
                 _ = try await store.client.query(PostgresQuery(unsafeSQL: #"DROP DATABASE IF EXISTS "\#(database.database)" WITH (FORCE)"#))
             }

@@ -24,6 +24,21 @@ struct AccountEventTests {
         #expect(try AccountEvent.parse(event.encoded()) == event)
     }
 
+    @Test("An event over 64 KB is refused as too large; the largest event ingest accepts still fits")
+    func sizeLimit() throws {
+        // A Segment event at ingest's 32 KB limit, translated: it gains receivedAt and its account, and stays far below.
+        let padding = String(repeating: "x", count: 32 * 1024 - 200)
+        let fits = #"{"messageId":"m3","type":"track","event":"x","accountId":"acme","timestamp":"2026-11-23T08:00:00Z","receivedAt":"2026-11-23T08:00:01Z","properties":{"note":"\#(padding)"}}"#
+        #expect(try AccountEvent.parse(Array(fits.utf8)).properties["note"] == .string(padding))
+
+        let huge = fits.replacingOccurrences(of: padding, with: String(repeating: "x", count: 70_000))
+        #expect {
+            try AccountEvent.parse(Array(huge.utf8))
+        } throws: { error in
+            (error as? EventError)?.code == .tooLarge && "\(error)".contains("limit is 65536")
+        }
+    }
+
     @Test("An event may name only its user; it round-trips without an account")
     func userOnlyEventParses() throws {
         let text = #"{"messageId":"m2","type":"track","event":"x","userId":"u1","timestamp":"2026-11-23T08:00:00Z"}"#

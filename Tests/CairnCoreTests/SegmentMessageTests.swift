@@ -17,6 +17,28 @@ struct SegmentMessageTests {
         #expect(try translate(["userId": "u", "groupId": "a3"], type: "group").accountId == "a3")
     }
 
+    @Test("An event written as a Segment call translates back to itself (with receivedAt and groupId in context)")
+    func segmentCallRoundTrips() throws {
+        let at = Timestamp.parse("2026-11-20T09:30:00Z")!
+        let events = [
+            AccountEvent(messageId: "t", type: .track, event: "Report Exported", accountId: "acme", userId: "u1",
+                         timestamp: at, properties: ["n": 2]),
+            AccountEvent(messageId: "i", type: .identify, accountId: "acme", userId: "u1", timestamp: at,
+                         traits: ["role": "champion"]),
+            AccountEvent(messageId: "g", type: .group, accountId: "acme", userId: "u1", timestamp: at,
+                         traits: ["plan": "enterprise"]),
+            AccountEvent(messageId: "a", type: .track, event: "Invoice Paid", accountId: "acme", timestamp: at),
+            AccountEvent(messageId: "u", type: .track, event: "Login", accountId: nil, userId: "u2", timestamp: at),
+        ]
+        for event in events {
+            guard case .object(let call) = event.segmentCall else { Issue.record("not an object"); continue }
+            var expected = event
+            expected.receivedAt = receivedAt
+            if let account = event.accountId { expected.context["groupId"] = .string(account) }
+            #expect(try translate(call, type: nil) == expected)
+        }
+    }
+
     @Test("An event naming only a user travels without an account, routed as unresolved")
     func userOnlyEventIsLeftForTheWorker() throws {
         let event = try translate(["event": "x", "userId": "u"])

@@ -1,0 +1,543 @@
+import CairnAMQP
+import CairnCore
+import CairnSimulator
+import CairnStore
+import CairnTesting
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import PostgresNIO
+import Synchronization
+import Testing
+
+/// A RabbitMQ and a PostgreSQL of the fault suite's own (`scripts/local-infra`, on ports of its own), which it stops
+/// and starts without disturbing the servers every other test shares.
+struct PrivateServers: Sendable {
+    let environment: [String: String]
+    let servers: TestServers
+
+    static func start() async throws -> PrivateServers {
+        let settings = TestInfrastructure.environment
+        var environment = ProcessInfo.processInfo.environment
+        func port(_ name: String, _ fallback: Int) -> String { settings["CAIRN_TEST_FAULT_\(name)_PORT"] ?? String(fallback) }
+        environment["CAIRN_LOCAL_DIR"] = settings["CAIRN_TEST_FAULT_LOCAL_DIR"] ?? ".local/fault-infra"
+        environment["CAIRN_AMQP_PORT"] = port("AMQP", 5676)
+        environment["CAIRN_AMQP_MGMT_PORT"] = port("AMQP_MGMT", 15676)
+        environment["CAIRN_AMQP_DIST_PORT"] = port("AMQP_DIST", 25676)
+        environment["CAIRN_EPMD_PORT"] = port("EPMD", 4376)
+        environment["CAIRN_PG_PORT"] = port("PG", 5436)
+        let servers = TestServers(
+            amqpURL: "amqp://guest:guest@127.0.0.1:\(environment["CAIRN_AMQP_PORT"]!)/%2f",
+            managementURL: "http://guest:guest@127.0.0.1:\(environment["CAIRN_AMQP_MGMT_PORT"]!)",
+            databaseURL: "postgres://cairn:cairn@127.0.0.1:\(environment["CAIRN_PG_PORT"]!)/cairn")
+        let instance = PrivateServers(environment: environment, servers: servers)
+        try await instance.infra("start")
+        return instance
+    }
+
+    /// Runs `scripts/local-infra <arguments>` for this instance (for example `stop rabbitmq`).
+    func infra(_ arguments: String...) async throws {
+        try infraSync(arguments)
+    }
+
+    func infraSync(_ arguments: String...) throws {
+        try infraSync(arguments)
+    }
+
+    func infraSync(_ arguments: [String]) throws {
+        // Output to a file, not a pipe: the servers it starts keep their inherited descriptors open for good.
+        let log = TestInfrastructure.artifacts.appendingPathComponent("logs/fault-infra.log")
+        try FileManager.default.createDirectory(at: log.deletingLastPathComponent(), withIntermediateDirectories: true)
+        if !FileManager.default.fileExists(atPath: log.path) { _ = FileManager.default.createFile(atPath: log.path, contents: nil) }
+        let handle = try FileHandle(forWritingTo: log)
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "scripts/local-infra")
+        process.arguments = arguments
+        process.environment = environment
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            throw TestError("local-infra \(arguments.joined(separator: " ")) failed:\n\(text.suffix(3_000))")
+        }
+    }
+}
+
+/// One fault the suite injects into a run of the pipeline.
+enum Fault: Sendable, Hashable {
+    /// No fault: the reference every other run must end equal to.
+    case none
+    /// kill -9 of a worker, `times` times, each restarted at once (two workers run).
+    case killWorker(times: Int)
+    /// kill -9 of an escalator, `times` times, each restarted at once (two escalators run).
+    case killEscalator(times: Int)
+    /// The stream goes through HTTP ingest, which is killed with -9 `times` times with requests in flight.
+    case killIngest(times: Int)
+    /// RabbitMQ stopped mid-stream for a few seconds, then started again; the roles are left alone.
+    case restartBroker
+    /// PostgreSQL stopped (its sessions ended mid-transaction) for a few seconds, then started again.
+    case restartDatabase
+    /// Every message published twice, in shuffled order.
+    case duplicateAndReorder
+    /// 1% poison messages (malformed JSON, wrong types, unknown kinds, oversized) mixed into the stream.
+    case poison
+    /// The whole stream queued while no worker runs, then drained.
+    case backlog
+
+    var name: String {
+        switch self {
+        case .none: "none (reference)"
+        case .killWorker: "kill -9 worker mid-batch"
+        case .killEscalator: "kill -9 escalator"
+        case .killIngest: "kill -9 ingest, requests in flight"
+        case .restartBroker: "RabbitMQ stopped and restarted"
+        case .restartDatabase: "PostgreSQL stopped mid-transaction and restarted"
+        case .duplicateAndReorder: "100% duplicated and reordered"
+        case .poison: "1% poison messages"
+        case .backlog: "backlog queued, workers started after"
+        }
+    }
+
+    var injections: Int {
+        switch self {
+        case .none: 0
+        case .killWorker(let times), .killEscalator(let times), .killIngest(let times): times
+        case .restartBroker, .restartDatabase, .backlog: 1
+        case .duplicateAndReorder, .poison: -1  // per message; reported as a share
+        }
+    }
+}
+
+/// What a run produced, compared with the reference run.
+struct FaultOutcome: Sendable {
+    var fault: Fault
+    var injected: String
+    var events: Int
+    var messages: Int
+    var acknowledged: Int
+    var applied: Int
+    var lost: Int
+    var duplicated: Int
+    var state: [String: String]
+    var openPlays: Set<String>
+    var duplicatePlays: Int
+    var tasksUnpublished: Int
+    var poisonSent: Int
+    var deadLettered: Int
+    var deadWithoutReason: Int
+    var goodDeadLettered: Int
+    var seconds: Double
+    var stateMatches = false
+
+    var passed: Bool {
+        lost == 0 && duplicated == 0 && applied == events && stateMatches && duplicatePlays == 0 && tasksUnpublished == 0
+            && deadLettered == poisonSent && deadWithoutReason == 0 && goodDeadLettered == 0
+    }
+}
+
+/// The roles of one run as child processes, each slot restartable.
+final class RoleSet: Sendable {
+    private let slots: Mutex<[String: CairnProcess]> = Mutex([:])
+    private let restarts: Mutex<[String: Int]> = Mutex([:])
+    let environment: [String: String]
+    let label: String
+
+    init(environment: [String: String], label: String) {
+        self.environment = environment
+        self.label = label
+    }
+
+    func start(_ role: String, slot: Int) throws {
+        let key = "\(role)-\(slot)"
+        let generation = restarts.withLock { counts in
+            counts[key, default: -1] += 1
+            return counts[key]!
+        }
+        let process = try CairnProcess([role], environment: environment, logName: "faults-\(label)-\(key)-\(generation)")
+        slots.withLock { $0[key] = process }
+    }
+
+    /// kill -9, then a fresh process in the same slot.
+    func killAndRestart(_ role: String, slot: Int) throws {
+        slots.withLock { $0["\(role)-\(slot)"] }?.kill()
+        try start(role, slot: slot)
+    }
+
+    var processes: [CairnProcess] { slots.withLock { Array($0.values) } }
+
+    /// Roles that died by themselves (none may: they must ride out every fault).
+    var crashed: [String] {
+        slots.withLock { $0.filter { !$0.value.isRunning }.map(\.key) }
+    }
+
+    func stopAll() async -> [Int32] {
+        var statuses: [Int32] = []
+        for process in processes { statuses.append(await process.terminate()) }
+        return statuses
+    }
+
+    func logs() -> String {
+        processes.map { String($0.log.suffix(1_500)) }.joined(separator: "\n---\n")
+    }
+}
+
+/// Drives a known event stream through the real pipeline while injecting one fault, then checks it against the
+/// fault-free run of the same stream.
+struct FaultRun {
+    let fault: Fault
+    let stream: [AccountEvent]
+    let servers: PrivateServers
+
+    static let chunk = 100
+
+    func run() async throws -> FaultOutcome {
+        let started = ContinuousClock.now
+        let environment = try await IsolatedEnvironment.make("faults", on: servers.servers)
+        var processEnvironment = environment.processEnvironment()
+        processEnvironment["CAIRN_CLOCK"] = "stream"
+        processEnvironment["CAIRN_SWEEP_INTERVAL"] = "3600"  // no sweep mid-run: every run evaluates at the same moments
+        let ingestPort = try freePort()
+        processEnvironment["CAIRN_INGEST_PORT"] = String(ingestPort)
+        let roles = RoleSet(environment: processEnvironment, label: environment.name)
+        if fault != .backlog {
+            for slot in 0..<2 { try roles.start("worker", slot: slot) }
+        }
+        for slot in 0..<2 { try roles.start("escalator", slot: slot) }
+        if case .killIngest = fault { try roles.start("ingest", slot: 0) }
+
+        let messages = plannedMessages()
+        let goodIDs = Set(stream.map(\.messageId))
+        let acknowledged = Shared<Set<String>>([])
+        let injected = Shared(0)
+        let publishing = Shared(true)
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                if case .killIngest = fault {
+                    try await sendOverHTTP(port: ingestPort, acknowledged: acknowledged)
+                } else {
+                    try await publish(messages, environment: environment, acknowledged: acknowledged)
+                }
+                publishing.withLock { $0 = false }
+            }
+            group.addTask {
+                try await inject(roles: roles, environment: environment, injected: injected, publishing: publishing)
+            }
+            try await group.waitForAll()
+        }
+        if fault == .backlog {
+            for slot in 0..<2 { try roles.start("worker", slot: slot) }
+        }
+
+        let settled = try await environment.withStore { store in
+            await eventually(timeout: .seconds(300), every: .milliseconds(200)) {
+                let applied = try? await store.integer("SELECT count(*)::int8 FROM events")
+                let unsent = try? await store.unsentOutboxCount(logger: store.testLogger)
+                let pending = try? await store.integer(
+                    """
+                    SELECT count(*)::int8 FROM outbox o WHERE o.exchange = 'cairn.signals'
+                    AND NOT EXISTS (SELECT 1 FROM processed_messages p WHERE p.message_id = o.message_id)
+                    """)
+                return applied == goodIDs.count && unsent == 0 && pending == 0
+            }
+        }
+        let crashed = roles.crashed
+        var outcome = try await measure(environment: environment, goodIDs: goodIDs, acknowledged: acknowledged.withLock { $0 })
+        outcome.messages = messages.count
+        outcome.injected = fault.injections < 0
+            ? (fault == .poison ? "\(outcome.poisonSent) messages" : "\(messages.count - stream.count) messages")
+            : "\(injected.withLock { $0 })×"
+        outcome.seconds = (ContinuousClock.now - started) / .seconds(1)
+        let statuses = await roles.stopAll()
+        if !settled || !crashed.isEmpty || statuses.contains(where: { $0 != 0 }) {
+            Issue.record("\(fault.name): settled \(settled), crashed \(crashed), exit statuses \(statuses)\n\(roles.logs())")
+        }
+        await environment.tearDown()
+        return outcome
+    }
+
+    // MARK: - The stream as sent
+
+    /// The messages to publish: the stream, or the stream with duplicates, reordering or poison mixed in.
+    func plannedMessages() -> [AMQPMessage] {
+        var random = SplitMix(seed: 42)
+        let good = stream.map { event in
+            AMQPMessage(exchange: CairnTopology.events, routingKey: event.routingKey, body: event.encoded(), messageID: event.messageId)
+        }
+        switch fault {
+        case .duplicateAndReorder:
+            // Shuffled within windows, so an event can arrive after ones a few seconds of stream time later.
+            var doubled = good.flatMap { [$0, $0] }
+            for window in stride(from: 0, to: doubled.count, by: 2_000) {
+                let end = min(window + 2_000, doubled.count)
+                for index in stride(from: end - 1, to: window, by: -1) {
+                    doubled.swapAt(index, window + Int(random.next() % UInt64(index - window + 1)))
+                }
+            }
+            return doubled
+        case .poison:
+            var mixed: [AMQPMessage] = []
+            for (index, message) in good.enumerated() {
+                mixed.append(message)
+                if index % 100 == 50 { mixed.append(Self.poisonMessage(number: index / 100, account: message.routingKey)) }
+            }
+            return mixed
+        default:
+            return good
+        }
+    }
+
+    /// A message no worker can apply, of one of four kinds in turn; its id starts with `poison-`.
+    static func poisonMessage(number: Int, account: String) -> AMQPMessage {
+        let id = "poison-\(number)"
+        let body: String
+        switch number % 4 {
+        case 0: body = #"{"messageId":"\#(id)","type":"track","event":"x","accountId":"\#(account)","timestamp":"2026-03-0"#
+        case 1: body = #"{"messageId":"\#(id)","type":"track","event":"x","accountId":["\#(account)"],"timestamp":"2026-03-02T10:00:00Z"}"#
+        case 2: body = #"{"messageId":"\#(id)","type":"alias","accountId":"\#(account)","timestamp":"2026-03-02T10:00:00Z"}"#
+        default:
+            let padding = String(repeating: "p", count: AccountEvent.maxEncodedBytes)
+            body = #"{"messageId":"\#(id)","type":"track","event":"x","accountId":"\#(account)","timestamp":"2026-03-02T10:00:00Z","properties":{"blob":"\#(padding)"}}"#
+        }
+        return AMQPMessage(exchange: CairnTopology.events, routingKey: account, body: Array(body.utf8), messageID: id)
+    }
+
+    /// Publishes in chunks with confirms, paced so that faults land mid-stream; a chunk that fails (broker away) is
+    /// sent again until confirmed, as any producer must.
+    func publish(_ messages: [AMQPMessage], environment: IsolatedEnvironment, acknowledged: Shared<Set<String>>) async throws {
+        try await environment.withAMQP { connection in
+            for start in stride(from: 0, to: messages.count, by: Self.chunk) {
+                let chunk = Array(messages[start..<min(start + Self.chunk, messages.count)])
+                var attempts = 0
+                while true {
+                    do {
+                        try await connection.publish(chunk)
+                        break
+                    } catch {
+                        attempts += 1
+                        guard attempts < 600 else { throw TestError("publish kept failing: \(error)") }
+                        try await Task.sleep(for: .milliseconds(100))
+                    }
+                }
+                acknowledged.withLock { $0.formUnion(chunk.compactMap(\.messageID)) }
+                try await Task.sleep(for: .milliseconds(15))
+            }
+        }
+    }
+
+    /// Sends the stream to ingest as Segment batches, four requests in flight; a request that fails (ingest killed,
+    /// connection refused, 503) is sent again until answered 200, as the Segment libraries do.
+    func sendOverHTTP(port: Int, acknowledged: Shared<Set<String>>) async throws {
+        let chunks = stride(from: 0, to: stream.count, by: Self.chunk).map { Array(stream[$0..<min($0 + Self.chunk, stream.count)]) }
+        let next = Shared(0)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    while true {
+                        let index = next.withLock { value -> Int in
+                            defer { value += 1 }
+                            return value
+                        }
+                        guard index < chunks.count else { return }
+                        let body = JSONValue.object(["batch": .array(chunks[index].map(\.segmentCall))]).serialized()
+                        var attempts = 0
+                        while await batchStatus(port: port, body: body) != 200 {
+                            attempts += 1
+                            guard attempts < 600 else { throw TestError("ingest never accepted batch \(index)") }
+                            try await Task.sleep(for: .milliseconds(100))
+                        }
+                        acknowledged.withLock { $0.formUnion(chunks[index].map(\.messageId)) }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    private func batchStatus(port: Int, body: [UInt8]) async -> Int {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/v1/batch")!)
+        request.httpMethod = "POST"
+        request.setValue("Basic \(Data("dev-write-key:".utf8).base64EncodedString())", forHTTPHeaderField: "Authorization")
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = Data(body)
+        request.timeoutInterval = 10
+        guard let (_, response) = try? await URLSession.shared.data(for: request) else { return 0 }
+        return (response as? HTTPURLResponse)?.statusCode ?? 0
+    }
+
+    // MARK: - Faults
+
+    /// Injects the fault at points spread over the run, judged by how much of the stream is applied (or, for
+    /// ingest, acknowledged), so that every injection lands mid-stream.
+    func inject(roles: RoleSet, environment: IsolatedEnvironment, injected: Shared<Int>, publishing: Shared<Bool>) async throws {
+        let total = stream.count
+        func applied() async -> Int {
+            (try? await environment.withStore { try await $0.integer("SELECT count(*)::int8 FROM events") }) ?? 0
+        }
+        func tasks() async -> Int {
+            (try? await environment.withStore { try await $0.integer("SELECT count(*)::int8 FROM tasks") }) ?? 0
+        }
+        switch fault {
+        case .none, .duplicateAndReorder, .poison, .backlog:
+            return
+        case .killWorker(let times), .killIngest(let times):
+            let role = fault == .killIngest(times: times) ? "ingest" : "worker"
+            for number in 1...times {
+                let threshold = total * number / (times + 1)
+                guard await waitUntil({ await applied() >= threshold }) else { return }
+                try roles.killAndRestart(role, slot: role == "ingest" ? 0 : number % 2)
+                injected.withLock { $0 += 1 }
+            }
+        case .killEscalator(let times):
+            // Each kill as soon as new tasks are being written: the moment between a task's row and its publish.
+            for number in 1...times {
+                let threshold = total * number / (times + 1)
+                guard await waitUntil({ await applied() >= threshold }) else { return }
+                let before = await tasks()
+                _ = await waitUntil(timeout: .seconds(5)) { await tasks() > before }
+                try roles.killAndRestart("escalator", slot: number % 2)
+                injected.withLock { $0 += 1 }
+            }
+        case .restartBroker, .restartDatabase:
+            let service = fault == .restartBroker ? "rabbitmq" : "postgres"
+            guard await waitUntil({ await applied() >= total / 3 }) else { return }
+            try await servers.infra("stop", service)
+            injected.withLock { $0 += 1 }
+            try await Task.sleep(for: .seconds(3))
+            try await servers.infra("start", service)
+        }
+    }
+
+    private func waitUntil(timeout: Duration = .seconds(240), _ condition: () async -> Bool) async -> Bool {
+        await eventually(timeout: timeout, every: .milliseconds(200), condition)
+    }
+
+    // MARK: - Measuring
+
+    func measure(environment: IsolatedEnvironment, goodIDs: Set<String>, acknowledged: Set<String>) async throws -> FaultOutcome {
+        let (state, applied, counted, openPlays, duplicatePlays, outbox) = try await environment.withStore { store in
+            var state: [String: String] = [:]
+            for try await (id, stage, history, milestones, score, band, count) in try await store.client.query(
+                """
+                SELECT a.account_id, j.stage, j.stage_history::text, j.milestones::text, h.score, h.band, a.event_count
+                FROM accounts a JOIN journey j USING (account_id) JOIN health h USING (account_id)
+                """
+            ).decode((String, String, String, String, Int, String, Int).self) {
+                state[id] = "\(stage) \(band) \(score) \(count) \(history) \(milestones)"
+            }
+            var applied: Set<String> = []
+            for try await id in try await store.client.query("SELECT message_id FROM events").decode(String.self) {
+                applied.insert(id)
+            }
+            // Each application of an event counts once on its account: more than the log holds means applied twice.
+            let counted = try await store.integer("SELECT coalesce(sum(event_count), 0)::int8 FROM accounts")
+            var plays: Set<String> = []
+            for try await (account, playbook) in try await store.client.query(
+                "SELECT account_id, playbook FROM tasks WHERE status = 'open'"
+            ).decode((String, String).self) {
+                plays.insert("\(account)/\(playbook)")
+            }
+            let duplicates = try await store.integer(
+                """
+                SELECT count(*)::int8 FROM (SELECT account_id, playbook FROM tasks WHERE status = 'open'
+                GROUP BY 1, 2 HAVING count(*) > 1) d
+                """)
+            var outbox: [String: Set<String>] = [:]
+            for try await (key, id) in try await store.client.query(
+                "SELECT routing_key, message_id FROM outbox WHERE exchange = 'cairn.tasks'"
+            ).decode((String, String).self) {
+                outbox[key, default: []].insert(id)
+            }
+            return (state, applied, counted, plays, duplicates, outbox)
+        }
+        // Every task message the escalator wrote is on its queue (redeliveries share the id and are deduplicated).
+        let (published, dead) = try await environment.withAMQP { connection in
+            var published: Set<String> = []
+            for (key, ids) in outbox {
+                let queue = key == "outreach" ? CairnTopology.outreach : "\(CairnTopology.tasks).\(key)"
+                let deliveries = await connection.peek(queue: queue, count: Int.max, timeout: .seconds(2))
+                published.formUnion(deliveries.compactMap(\.messageID).filter(ids.contains))
+            }
+            let dead = await connection.peek(queue: CairnTopology.deadEvents, count: Int.max, timeout: .seconds(3))
+            return (published, dead)
+        }
+        let poisonSent = fault == .poison ? plannedMessages().count - stream.count : 0
+        return FaultOutcome(
+            fault: fault, injected: "", events: goodIDs.count, messages: 0, acknowledged: acknowledged.intersection(goodIDs).count,
+            applied: applied.intersection(goodIDs).count, lost: acknowledged.intersection(goodIDs).subtracting(applied).count,
+            duplicated: max(0, counted - applied.count), state: state, openPlays: openPlays, duplicatePlays: duplicatePlays,
+            tasksUnpublished: outbox.values.reduce(0) { $0 + $1.count } - published.count, poisonSent: poisonSent,
+            deadLettered: dead.count, deadWithoutReason: dead.filter { ($0.headers["x-cairn-error"] ?? "").isEmpty }.count,
+            goodDeadLettered: dead.filter { goodIDs.contains($0.messageID ?? "") }.count, seconds: 0)
+    }
+}
+
+/// A value shared between tasks, behind a lock.
+final class Shared<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: Value) { mutex = Mutex(value) }
+    func withLock<Result: Sendable>(_ body: (inout Value) -> Result) -> Result {
+        mutex.withLock { value in
+            var copy = value
+            defer { value = copy }
+            return body(&copy)
+        }
+    }
+}
+
+/// A small deterministic generator (SplitMix64), so a reordered stream is the same on every run.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// The suite's table, in Markdown.
+enum FaultReport {
+    static let begin = "<!-- fault-suite:begin -->"
+    static let end = "<!-- fault-suite:end -->"
+
+    static func markdown(_ outcomes: [FaultOutcome], profile: String, stream: String, reference: FaultOutcome) -> String {
+        var lines = [
+            begin,
+            "Profile `\(profile)`: \(stream). Produced by the fault suite (`FaultSuiteTests`), not by hand.",
+            "",
+            "| Fault | Injected | Events | Messages sent | Acknowledged | Applied | Lost | Duplicated | Final state = reference | Open tasks (reference \(reference.openPlays.count)) | Duplicate tasks | Tasks not on their queue | Poison sent / dead-lettered with reason | Seconds | Result |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for outcome in outcomes {
+            let poison = outcome.poisonSent == 0 && outcome.deadLettered == 0
+                ? "0 / 0" : "\(outcome.poisonSent) / \(outcome.deadLettered - outcome.deadWithoutReason)"
+            lines.append(
+                "| \(outcome.fault.name) | \(outcome.injected) | \(outcome.events) | \(outcome.messages) | \(outcome.acknowledged) | "
+                    + "\(outcome.applied) | \(outcome.lost) | \(outcome.duplicated) | \(outcome.stateMatches ? "yes" : "**no**") | "
+                    + "\(outcome.openPlays.count) | \(outcome.duplicatePlays) | \(outcome.tasksUnpublished) | \(poison) | "
+                    + "\(String(format: "%.0f", outcome.seconds)) | \(outcome.passed ? "pass" : "**FAIL**") |")
+        }
+        lines.append(end)
+        return lines.joined(separator: "\n")
+    }
+
+    /// Replaces the table between the markers in `file` (or appends it).
+    static func write(_ table: String, into file: URL) throws {
+        let text = (try? String(contentsOf: file, encoding: .utf8)) ?? ""
+        let updated: String
+        if let start = text.range(of: begin), let stop = text.range(of: end, range: start.upperBound..<text.endIndex) {
+            updated = text.replacingCharacters(in: start.lowerBound..<stop.upperBound, with: table)
+        } else {
+            updated = text + (text.isEmpty || text.hasSuffix("\n\n") ? "" : "\n") + table + "\n"
+        }
+        try updated.write(to: file, atomically: true, encoding: .utf8)
+    }
+}

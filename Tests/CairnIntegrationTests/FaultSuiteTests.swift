@@ -1,0 +1,72 @@
+import CairnCore
+import CairnSimulator
+import CairnTesting
+import Foundation
+import Testing
+
+/// The fault suite: a simulated customer base's event stream through the real pipeline (RabbitMQ, PostgreSQL,
+/// workers, escalators, ingest) once without faults and once per fault, on a RabbitMQ and a PostgreSQL of its own
+/// that it may stop. Every run must end with nothing lost, nothing applied twice, no duplicate task, every poison
+/// message dead-lettered with its reason, and the same journeys and health as the fault-free run.
+///
+/// `CAIRN_FAULT_PROFILE=long` (see `scripts/faults`) runs a bigger stream and more injections; the default
+/// profile is the one CI runs. The table goes to test-artifacts/fault-suite.md, and into the file
+/// `CAIRN_FAULT_REPORT` names (RELIABILITY.md) when set.
+@Suite("Fault suite", .serialized)
+struct FaultSuiteTests {
+    struct Profile {
+        var name: String
+        var accounts: Int
+        var days: Int
+        var usageScale: Double
+        var kills: Int
+
+        static var current: Profile {
+            TestInfrastructure.environment["CAIRN_FAULT_PROFILE"] == "long"
+                ? Profile(name: "long", accounts: 300, days: 120, usageScale: 1, kills: 10)
+                : Profile(name: "short", accounts: 60, days: 90, usageScale: 0.5, kills: 3)
+        }
+    }
+
+    @Test("Under each fault the pipeline loses nothing, applies nothing twice and ends where the fault-free run ends")
+    func faultSuite() async throws {
+        let profile = Profile.current
+        var configuration = SimulationConfiguration(
+            accounts: profile.accounts, days: profile.days, seed: 7, start: SimulationConfiguration.date(fromISODay: "2026-03-01")!)
+        configuration.usageScale = profile.usageScale
+        let stream = try Simulation(configuration: configuration).flatMap(\.events)
+        let servers = try await PrivateServers.start()
+        defer { try? servers.infraSync("stop") }
+
+        let faults: [Fault] = [
+            .none, .killWorker(times: profile.kills), .killEscalator(times: profile.kills), .killIngest(times: profile.kills),
+            .restartBroker, .restartDatabase, .duplicateAndReorder, .poison, .backlog,
+        ]
+        var outcomes: [FaultOutcome] = []
+        for fault in faults {
+            var outcome = try await FaultRun(fault: fault, stream: stream, servers: servers).run()
+            let reference = outcomes.first ?? outcome
+            outcome.stateMatches = outcome.state.count == profile.accounts && outcome.state == reference.state
+            if !outcome.stateMatches {
+                let differing = reference.state.keys.filter { outcome.state[$0] != reference.state[$0] }.sorted().prefix(3)
+                Issue.record(
+                    "\(fault.name): \(differing.count) accounts differ from the reference, e.g. \(differing.map { "\($0): \(outcome.state[$0] ?? "missing") vs \(reference.state[$0] ?? "missing")" })")
+            }
+            outcomes.append(outcome)
+        }
+
+        let description = "\(stream.count) events of \(profile.accounts) simulated accounts over \(profile.days) days (seed 7), "
+            + "two workers and two escalators"
+        let table = FaultReport.markdown(outcomes, profile: profile.name, stream: description, reference: outcomes[0])
+        let artifact = TestInfrastructure.artifacts.appendingPathComponent("fault-suite.md")
+        try FileManager.default.createDirectory(at: TestInfrastructure.artifacts, withIntermediateDirectories: true)
+        try FaultReport.write(table, into: artifact)
+        if let report = TestInfrastructure.environment["CAIRN_FAULT_REPORT"] {
+            try FaultReport.write(table, into: URL(fileURLWithPath: report))
+        }
+        for outcome in outcomes {
+            #expect(outcome.passed, "\(outcome.fault.name) failed:\n\(table)")
+        }
+        #expect(outcomes.allSatisfy { $0.fault == .none || $0.injected != "0×" }, "a fault was never injected:\n\(table)")
+    }
+}
