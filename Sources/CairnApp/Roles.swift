@@ -43,6 +43,7 @@ public func buildServiceGroup(
         var configuration = IngestConfiguration(writeKeys: settings.writeKeys)
         configuration.host = settings.httpHost
         configuration.port = settings.ingestPort
+        configuration.rateLimit = settings.ingestRateLimit
         // The role's own connection is the first publisher; more spread concurrent requests over more threads.
         let extra = (1..<settings.ingestPublishers).map { index in
             var publisher = amqpConfiguration
