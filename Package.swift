@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // The domain: events, journeys, health, playbooks, routing. Pure Swift, no I/O.
@@ -117,6 +118,7 @@ let package = Package(
             name: "CairnHTTP",
             dependencies: [
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -170,7 +172,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                "CairnApp", "CairnSimulator", "CairnStore", "CairnCore", "CairnAMQP",
+                "CairnApp", "CairnSimulator", "CairnStore", "CairnCore", "CairnAMQP", "CairnHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -195,7 +197,8 @@ let package = Package(
         .testTarget(
             name: "CairnIntegrationTests",
             dependencies: [
-                "CairnCore", "CairnAMQP", "CairnStore", "CairnTesting", "CairnApp", "CairnClient", "CairnSimulator",
+                "CairnCore", "CairnAMQP", "CairnStore", "CairnTesting", "CairnApp", "CairnClient", "CairnHTTP", "CairnIngest",
+                "CairnSimulator",
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

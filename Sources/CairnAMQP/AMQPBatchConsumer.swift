@@ -45,7 +45,11 @@ public struct AMQPBatchConsumer: Sendable {
     ) async {
         let consumer = connection.consume(queue: queue, prefetch: prefetch)
         let maxBatch = self.maxBatch
-        while let batch = await cancelWhenGracefulShutdown({ await consumer.next(maxCount: maxBatch) }) {
+        // Checked before each batch too: with deliveries already buffered, `next` answers at once and never sees
+        // the cancellation, so without it a draining consumer would go on to empty the whole queue.
+        while !Task.isShuttingDownGracefully,
+            let batch = await cancelWhenGracefulShutdown({ await consumer.next(maxCount: maxBatch) })
+        {
             guard await process(batch, parse: parse, apply: apply, isTransient: isTransient) else { return }
         }
     }

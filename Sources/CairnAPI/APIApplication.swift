@@ -1,5 +1,5 @@
 import CairnCore
-import CairnHTTP
+public import CairnHTTP
 public import CairnStore
 import Foundation
 public import Hummingbird
@@ -8,8 +8,8 @@ public import Prometheus
 
 /// Settings of the API role.
 public struct APIConfiguration: Sendable {
-    /// Bearer tokens allowed to read the API.
-    public var tokens: [String]
+    /// Bearer tokens allowed to read the API, as SHA-256 digests (a presented token is hashed and compared).
+    public var tokens: [SecretDigest]
     public var host = "127.0.0.1"
     public var port = 8080
     /// Largest page a client may ask for.
@@ -21,7 +21,7 @@ public struct APIConfiguration: Sendable {
     /// How long one stream stays open before the server ends it (clients reconnect with `Last-Event-ID`).
     public var streamLifetime = Duration.seconds(300)
 
-    public init(tokens: [String]) {
+    public init(tokens: [SecretDigest]) {
         self.tokens = tokens
     }
 }
@@ -56,13 +56,17 @@ public func buildAPIApplication(
 
 /// Requires `Authorization: Bearer <token>` with one of the configured tokens.
 struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
-    let tokens: [String]
+    let tokens: [SecretDigest]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let token = Credentials.bearerToken(request) else {
             throw HTTPErrorResponse.unauthorized("missing bearer token")
         }
-        guard tokens.contains(where: { Credentials.constantTimeEquals($0, token) }) else {
+        // Every digest is compared, a match or not, so timing tells nothing about which token or byte.
+        let presented = SecretDigest(hashing: token)
+        var matched = false
+        for digest in tokens where digest.matches(presented) { matched = true }
+        guard matched, !token.isEmpty else {
             throw HTTPErrorResponse.unauthorized("invalid bearer token")
         }
         return try await next(request, context)

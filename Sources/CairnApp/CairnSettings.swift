@@ -1,7 +1,8 @@
 public import CairnAMQP
 import CairnConfig
 public import CairnCore
-import CairnIngest
+public import CairnHTTP
+public import CairnIngest
 public import CairnStore
 public import Foundation
 public import Logging
@@ -10,8 +11,12 @@ public import Logging
 public struct CairnSettings: Sendable {
     public var amqp: AMQPConfiguration
     public var database: DatabaseConfiguration
-    public var writeKeys: [String: String]
-    public var apiTokens: [String]
+    /// Write keys as SHA-256 digests with their sources (`CAIRN_WRITE_KEYS` or `CAIRN_WRITE_KEYS_FILE`).
+    public var writeKeys: [IngestConfiguration.WriteKey]
+    /// API bearer tokens as SHA-256 digests (`CAIRN_API_TOKENS` or `CAIRN_API_TOKENS_FILE`).
+    public var apiTokens: [SecretDigest]
+    /// Events per second each write key may send to ingest; 0 means no limit.
+    public var ingestRateLimit: Double
     public var ingestPort: Int
     public var apiPort: Int
     /// Port of the `/metrics` listener for roles without HTTP of their own; none when unset.
@@ -33,6 +38,9 @@ public struct CairnSettings: Sendable {
         "CAIRN_DATABASE_URL": "postgres://cairn:cairn@127.0.0.1:5432/cairn",
         "CAIRN_WRITE_KEYS": "dev-write-key",
         "CAIRN_API_TOKENS": "dev-api-token",
+        "CAIRN_WRITE_KEYS_FILE": "",
+        "CAIRN_API_TOKENS_FILE": "",
+        "CAIRN_INGEST_RATE_LIMIT": "5000",
         "CAIRN_INGEST_PORT": "8081",
         "CAIRN_API_PORT": "8080",
         "CAIRN_HTTP_HOST": "127.0.0.1",
@@ -66,11 +74,15 @@ public struct CairnSettings: Sendable {
         } catch {
             throw SettingsError(variable: "CAIRN_DATABASE_URL", message: error.message)
         }
-        writeKeys = IngestConfiguration.parseWriteKeys(value("CAIRN_WRITE_KEYS"))
-        guard !writeKeys.isEmpty else { throw SettingsError(variable: "CAIRN_WRITE_KEYS", message: "no write key given") }
-        apiTokens = value("CAIRN_API_TOKENS").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { !$0.isEmpty }
-        guard !apiTokens.isEmpty else { throw SettingsError(variable: "CAIRN_API_TOKENS", message: "no token given") }
+        writeKeys = try Self.secrets(
+            "CAIRN_WRITE_KEYS", environment: environment, missing: "no write key given", parse: IngestConfiguration.parseWriteKey)
+        apiTokens = try Self.secrets(
+            "CAIRN_API_TOKENS", environment: environment, missing: "no token given", parse: SecretDigest.parseEntry)
+        guard let rate = Double(value("CAIRN_INGEST_RATE_LIMIT")), rate >= 0, rate <= 10_000_000 else {
+            throw SettingsError(
+                variable: "CAIRN_INGEST_RATE_LIMIT", message: "must be a number of events per second from 0 (no limit) to 10000000")
+        }
+        ingestRateLimit = rate
         ingestPort = try port("CAIRN_INGEST_PORT")
         apiPort = try port("CAIRN_API_PORT")
         httpHost = value("CAIRN_HTTP_HOST")
@@ -100,6 +112,52 @@ public struct CairnSettings: Sendable {
             throw SettingsError(variable: "LOG_LEVEL", message: "must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         logLevel = level
+    }
+}
+
+extension CairnSettings {
+    /// Reads a list of secrets from `variable` (comma-separated) or from the file `<variable>_FILE` names (one
+    /// entry a line, `#` comments), never both. Each entry is hashed (or read as `sha256:<hex>`) at once; an error
+    /// names the variable, the entry's position or the file and line, never the secret.
+    static func secrets<Entry>(
+        _ variable: String, environment: [String: String], missing: String,
+        parse: (Substring) throws(SecretEntryError) -> Entry
+    ) throws -> [Entry] {
+        let fileVariable = variable + "_FILE"
+        let inline = environment[variable]?.trimmingCharacters(in: .whitespaces) ?? ""
+        let path = environment[fileVariable]?.trimmingCharacters(in: .whitespaces) ?? ""
+        var entries: [Entry] = []
+        if !path.isEmpty {
+            guard inline.isEmpty else {
+                throw SettingsError(variable: fileVariable, message: "set \(variable) or \(fileVariable), not both")
+            }
+            let text: String
+            do {
+                text = try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                throw SettingsError(variable: fileVariable, message: "\(path): cannot be read")
+            }
+            for (line, entry) in SecretDigest.fileEntries(text) {
+                do {
+                    entries.append(try parse(Substring(entry)))
+                } catch {
+                    throw SettingsError(variable: fileVariable, message: "\(path):\(line): \(error.message)")
+                }
+            }
+            guard !entries.isEmpty else { throw SettingsError(variable: fileVariable, message: "\(path): \(missing)") }
+            return entries
+        }
+        let text = inline.isEmpty ? defaults[variable] ?? "" : inline
+        for (index, entry) in text.split(separator: ",", omittingEmptySubsequences: false).enumerated()
+        where !entry.trimmingCharacters(in: .whitespaces).isEmpty {
+            do {
+                entries.append(try parse(entry))
+            } catch {
+                throw SettingsError(variable: variable, message: "entry \(index + 1): \(error.message)")
+            }
+        }
+        guard !entries.isEmpty else { throw SettingsError(variable: variable, message: missing) }
+        return entries
     }
 }
 

@@ -28,7 +28,10 @@ public func buildServiceGroup(
     let store = Store(configuration: settings.database, engine: settings.engine, logger: logger)
     var amqpConfiguration = settings.amqp
     amqpConfiguration.connectionName = "cairn " + roles.map(\.rawValue).sorted().joined(separator: "+")
-    let connection = AMQPConnection(configuration: amqpConfiguration, topology: CairnTopology.core, logger: logger)
+    // The API only reports whether the broker answers: it declares nothing, so its broker user needs no
+    // permission at all (deploy/rabbitmq/definitions.json). Every other role declares the core topology.
+    let topology = roles == [.api] ? AMQPTopology() : CairnTopology.core
+    let connection = AMQPConnection(configuration: amqpConfiguration, topology: topology, logger: logger)
 
     var services: [any Service] = [store.client, connection]
     if roles.contains(.worker) || roles.contains(.escalator) {
@@ -43,6 +46,7 @@ public func buildServiceGroup(
         var configuration = IngestConfiguration(writeKeys: settings.writeKeys)
         configuration.host = settings.httpHost
         configuration.port = settings.ingestPort
+        configuration.rateLimit = settings.ingestRateLimit
         // The role's own connection is the first publisher; more spread concurrent requests over more threads.
         let extra = (1..<settings.ingestPublishers).map { index in
             var publisher = amqpConfiguration

@@ -28,6 +28,10 @@ public struct HTTPErrorResponse: HTTPResponseError, Sendable {
     public static func badRequest(_ code: String = "bad_request", _ message: String) -> Self { .init(.badRequest, code: code, message) }
     public static func notFound(_ message: String) -> Self { .init(.notFound, code: "not_found", message) }
     public static func tooLarge(_ message: String) -> Self { .init(.contentTooLarge, code: "too_large", message) }
+    /// 429 with `Retry-After` in whole seconds.
+    public static func tooManyRequests(_ message: String, retryAfterSeconds: Int) -> Self {
+        .init(.tooManyRequests, code: "rate_limited", message, headers: [.retryAfter: String(retryAfterSeconds)])
+    }
     public static func unavailable(_ message: String, retryAfterSeconds: Int = 1) -> Self {
         .init(.serviceUnavailable, code: "unavailable", message, headers: [.retryAfter: String(retryAfterSeconds)])
     }
@@ -65,6 +69,7 @@ public struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case 404: "not_found"
         case 405: "method_not_allowed"
         case 413: "too_large"
+        case 429: "rate_limited"
         default: "http_\(status.code)"
         }
     }

@@ -18,7 +18,9 @@ public func buildIngestApplication(
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: JSONErrorMiddleware())
     router.addMetricsRoute(metrics)
-    let handler = IngestHandler(writeKeys: configuration.writeKeys, publishers: publishers)
+    let handler = IngestHandler(
+        writeKeys: configuration.writeKeys, publishers: publishers,
+        limiter: RateLimiter(rate: configuration.rateLimit, burst: configuration.rateBurst))
     router.get("/healthz") { _, _ in try jsonResponse(["status": "ok"]) }
     router.get("/readyz") { _, _ in
         guard publishers.isConnected else { throw HTTPErrorResponse.unavailable("broker not connected") }
@@ -38,8 +40,9 @@ public func buildIngestApplication(
 }
 
 struct IngestHandler: Sendable {
-    let writeKeys: [String: String]
+    let writeKeys: [IngestConfiguration.WriteKey]
     let publishers: PublisherPool
+    let limiter: RateLimiter
 
     /// - Parameter type: the call type, or nil for `/v1/batch`.
     func handle(_ request: Request, context: some RequestContext, type: String?) async throws -> Response {
@@ -57,17 +60,23 @@ struct IngestHandler: Sendable {
     private func accept(_ request: Request, context: some RequestContext, type: String?) async throws -> Response {
         // A key in the Authorization header is checked before the body is read: strangers cost no reading.
         let headerKey = Credentials.basicUser(request)
-        var source = try headerKey.map(authorize)
+        var key = try headerKey.map(authorize)
         let limit = type == nil ? SegmentMessage.maxBatchBytes : SegmentMessage.maxEventBytes
         let object = try await readJSONObject(request, limit: limit)
-        if source == nil {
+        if key == nil {
             guard let bodyKey = object["writeKey"]?.stringValue else {
                 throw HTTPErrorResponse.unauthorized("missing write key (HTTP Basic user name or writeKey)")
             }
-            source = try authorize(bodyKey)
+            key = try authorize(bodyKey)
         }
+        let source: String? = key.map { writeKeys[$0].source }
 
         let items = try messages(in: object, type: type)
+        // Charged before anything is queued: a refused request leaves nothing on the queue.
+        if let key, let retryAfter = limiter.take(keyIndex: key, cost: items.count) {
+            throw HTTPErrorResponse.tooManyRequests(
+                "rate limit of this write key exceeded; retry after \(retryAfter) s", retryAfterSeconds: retryAfter)
+        }
         let receivedAt = Date()
         var accepted: [(event: AccountEvent, body: [UInt8])] = []
         var rejected: [Rejection] = []
@@ -177,12 +186,19 @@ struct IngestHandler: Sendable {
         }
     }
 
-    /// The source name bound to `key`; 401 when the key is unknown.
-    private func authorize(_ key: String) throws -> String {
-        guard let source = writeKeys.first(where: { Credentials.constantTimeEquals($0.key, key) })?.value else {
+    /// The index of the write key `key` is; 401 when it is none. The key is hashed once and compared with every
+    /// digest in constant time, without stopping at a match, so timing tells nothing about which key or byte.
+    private func authorize(_ key: String) throws -> Int {
+        let presented = SecretDigest(hashing: key)
+        var found: Int?
+        for (index, writeKey) in writeKeys.enumerated() {
+            let matches = writeKey.digest.matches(presented)
+            if matches && found == nil { found = index }
+        }
+        guard let found, !key.isEmpty else {
             throw HTTPErrorResponse.unauthorized(key.isEmpty ? "missing write key" : "unknown write key")
         }
-        return source
+        return found
     }
 }
 

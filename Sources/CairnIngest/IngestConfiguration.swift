@@ -1,24 +1,54 @@
+public import CairnHTTP
 import Foundation
 
 /// Settings of the ingest role.
 public struct IngestConfiguration: Sendable {
-    /// Write key → source name. A request must present one of these keys.
-    public var writeKeys: [String: String]
+    /// A write key as ingest keeps it: its SHA-256 digest and the source it names.
+    public struct WriteKey: Sendable {
+        public let digest: SecretDigest
+        public let source: String
+
+        public init(digest: SecretDigest, source: String) {
+            self.digest = digest
+            self.source = source
+        }
+    }
+
+    /// The keys a request may present. Only digests: a presented key is hashed and compared in constant time.
+    public var writeKeys: [WriteKey]
     public var host = "127.0.0.1"
     public var port = 8081
+    /// Events per second each write key may send (`CAIRN_INGEST_RATE_LIMIT`); 0 means no limit.
+    public var rateLimit: Double = 5_000
+    /// How much unused allowance a key may save up, in seconds of `rateLimit` (the burst).
+    public var rateBurst: Duration = .seconds(2)
 
-    public init(writeKeys: [String: String]) {
+    public init(writeKeys: [WriteKey]) {
         self.writeKeys = writeKeys
     }
 
-    /// Parses `CAIRN_WRITE_KEYS`: comma-separated `key` or `key:source` entries.
-    public static func parseWriteKeys(_ text: String) -> [String: String] {
-        var keys: [String: String] = [:]
-        for entry in text.split(separator: ",") {
-            let parts = entry.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard let key = parts.first, !key.isEmpty else { continue }
-            keys[key] = parts.count > 1 && !parts[1].isEmpty ? parts[1] : "default"
+    /// Parses one entry of `CAIRN_WRITE_KEYS` (or of a line of `CAIRN_WRITE_KEYS_FILE`): `key`, `key:source`,
+    /// `sha256:<64 hex digits>` or `sha256:<64 hex digits>:source`. The source defaults to `default`.
+    public static func parseWriteKey(_ entry: some StringProtocol) throws(SecretEntryError) -> WriteKey {
+        let text = entry.trimmingCharacters(in: .whitespaces)
+        let secret: Substring
+        let source: Substring?
+        if text.hasPrefix(SecretDigest.prefix) {
+            let hashed = text.dropFirst(SecretDigest.prefix.count)
+            secret = text.prefix(SecretDigest.prefix.count + min(64, hashed.count))
+            let rest = hashed.dropFirst(64)
+            guard rest.isEmpty || rest.hasPrefix(":") else {
+                throw SecretEntryError("an entry starting with sha256: must be sha256: followed by 64 hexadecimal digits")
+            }
+            source = rest.isEmpty ? nil : rest.dropFirst()
+        } else {
+            let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+            secret = parts[0]
+            source = parts.count > 1 ? parts[1] : nil
         }
-        return keys
+        guard !secret.trimmingCharacters(in: .whitespaces).isEmpty else { throw SecretEntryError("empty write key") }
+        let digest = try SecretDigest.parseEntry(secret)
+        let name = source?.trimmingCharacters(in: .whitespaces) ?? ""
+        return WriteKey(digest: digest, source: name.isEmpty ? "default" : name)
     }
 }

@@ -76,9 +76,13 @@ public struct IsolatedEnvironment: Sendable {
             name: name, amqp: amqp, database: database, managementURL: management, adminDatabaseURL: servers.databaseURL)
     }
 
-    /// Deletes the vhost and the database.
+    /// Deletes the vhost, the broker users made for it, and the database.
     public func tearDown() async {
-        _ = try? await Management(base: managementURL).delete("/api/vhosts/\(amqp.virtualHost)")
+        let management = Management(base: managementURL)
+        for user in (try? await management.userNames()) ?? [] where user.hasSuffix("-\(name)") {
+            _ = try? await management.delete("/api/users/\(user)")
+        }
+        _ = try? await management.delete("/api/vhosts/\(amqp.virtualHost)")
         if let admin = try? DatabaseConfiguration(url: adminDatabaseURL) {
             _ = try? await Self.withStore(admin) { store in
                 _ = try await store.client.query(PostgresQuery(unsafeSQL: #"DROP DATABASE IF EXISTS "\#(database.database)" WITH (FORCE)"#))
@@ -107,11 +111,41 @@ public struct IsolatedEnvironment: Sendable {
         return names.count
     }
 
+    /// A broker user of this test, with permissions on this vhost only (as deploy/rabbitmq/definitions.json grants).
+    public struct BrokerUser: Sendable {
+        public let name: String
+        public let password: String
+    }
+
+    /// Creates a broker user (users are broker-wide: the name carries this environment's name) with `configure`,
+    /// `write` and `read` permission regexes on this vhost. `tearDown()` deletes it.
+    public func makeBrokerUser(_ role: String, configure: String, write: String, read: String) async throws -> BrokerUser {
+        let user = BrokerUser(name: "\(role)-\(name)", password: UUID().uuidString)
+        let management = Management(base: managementURL)
+        try await management.put("/api/users/\(user.name)", body: Self.json(["password": user.password, "tags": ""]))
+        try await management.put(
+            "/api/permissions/\(amqp.virtualHost)/\(user.name)",
+            body: Self.json(["configure": configure, "write": write, "read": read]))
+        return user
+    }
+
+    /// Imports exchanges, queues and bindings (a RabbitMQ definitions document's vhost part) into this vhost.
+    public func importDefinitions(_ document: [String: Any]) async throws {
+        let body = try JSONSerialization.data(withJSONObject: document)
+        try await Management(base: managementURL).post("/api/definitions/\(amqp.virtualHost)", body: String(decoding: body, as: UTF8.self))
+    }
+
+    private static func json(_ object: [String: String]) -> String {
+        String(decoding: (try? JSONSerialization.data(withJSONObject: object)) ?? Data(), as: UTF8.self)
+    }
+
     /// The environment a `cairn` process needs to work in this isolated environment.
-    public func processEnvironment(ingestPort: Int = 0, apiPort: Int = 0) -> [String: String] {
+    /// - Parameter brokerUser: the broker user the role logs in as; the test servers' administrator when nil.
+    public func processEnvironment(ingestPort: Int = 0, apiPort: Int = 0, brokerUser: BrokerUser? = nil) -> [String: String] {
         var environment = ProcessInfo.processInfo.environment
         let vhost = amqp.virtualHost.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? amqp.virtualHost
-        environment["CAIRN_AMQP_URL"] = "amqp://\(amqp.user):\(amqp.password)@\(amqp.host):\(amqp.port)/\(vhost)"
+        let (user, password) = brokerUser.map { ($0.name, $0.password) } ?? (amqp.user, amqp.password)
+        environment["CAIRN_AMQP_URL"] = "amqp://\(user):\(password)@\(amqp.host):\(amqp.port)/\(vhost)"
         environment["CAIRN_DATABASE_URL"] = database.url
         if ingestPort > 0 { environment["CAIRN_INGEST_PORT"] = String(ingestPort) }
         if apiPort > 0 { environment["CAIRN_API_PORT"] = String(apiPort) }
@@ -143,9 +177,20 @@ public struct IsolatedEnvironment: Sendable {
     }
 
     /// Runs `body` with a connection to this environment's vhost (the contract topology declared).
-    public func withAMQP<Result: Sendable>(_ body: @Sendable (AMQPConnection) async throws -> Result) async throws -> Result {
+    /// - Parameters:
+    ///   - brokerUser: log in as this user instead of the administrator.
+    ///   - topology: what the connection declares on connect.
+    public func withAMQP<Result: Sendable>(
+        as brokerUser: BrokerUser? = nil, topology: AMQPTopology = CairnTopology.core,
+        _ body: @Sendable (AMQPConnection) async throws -> Result
+    ) async throws -> Result {
+        var configuration = amqp
+        if let brokerUser {
+            configuration.user = brokerUser.name
+            configuration.password = brokerUser.password
+        }
         let connection = AMQPConnection(
-            configuration: amqp, topology: CairnTopology.core, logger: TestInfrastructure.logger("cairn.test.amqp"))
+            configuration: configuration, topology: topology, logger: TestInfrastructure.logger("cairn.test.amqp"))
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await connection.run() }
             defer { connection.close() }
@@ -164,6 +209,15 @@ struct Management {
 
     func delete(_ path: String) async throws {
         _ = try await send("DELETE", path, body: nil)
+    }
+
+    func post(_ path: String, body: String) async throws {
+        _ = try await send("POST", path, body: body)
+    }
+
+    func userNames() async throws -> [String] {
+        let list = try JSONSerialization.jsonObject(with: try await send("GET", "/api/users", body: nil)) as? [[String: Any]] ?? []
+        return list.compactMap { $0["name"] as? String }
     }
 
     func connectionNames(virtualHost: String) async throws -> [String] {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import CairnAMQP
 import CairnApp
+import CairnHTTP
 import CairnSimulator
 import Logging
 import Metrics
@@ -14,7 +15,7 @@ struct Cairn: AsyncParsableCommand {
         abstract: "Cairn: every customer account's journey and health, live, and the right task for the right person.",
         subcommands: [
             Ingest.self, Worker.self, Escalator.self, API.self, Migrate.self, Demo.self, Bench.self, Simulate.self, Evaluate.self,
-            Tasks.self,
+            Tasks.self, HashSecret.self,
         ])
 }
 
@@ -88,6 +89,20 @@ struct Demo: AsyncParsableCommand {
         abstract: "Every role in one process against local RabbitMQ and PostgreSQL (see scripts/demo).")
     func run() async throws {
         try await run(roles: Set(Role.allCases), migrate: true)
+    }
+}
+
+struct HashSecret: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hash-secret",
+        abstract: "Read a write key or API token on standard input; print sha256:<hex> for CAIRN_WRITE_KEYS or CAIRN_API_TOKENS.",
+        discussion: "One trailing line break is removed, so `printf %s KEY` and `echo KEY` give the same digest.")
+
+    func run() async throws {
+        var secret = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        if secret.hasSuffix("\r\n") || secret.hasSuffix("\n") { secret.removeLast() }  // "\r\n" is one Character
+        guard !secret.isEmpty else { throw ValidationError("no secret on standard input") }
+        print(SecretDigest(hashing: secret).encoded)
     }
 }
 

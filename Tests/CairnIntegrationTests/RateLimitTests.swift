@@ -1,0 +1,51 @@
+import CairnAMQP
+import CairnTesting
+import Foundation
+import Testing
+
+/// `CAIRN_INGEST_RATE_LIMIT`: one token bucket per write key, counted in events.
+@Suite("Ingest rate limit", .serialized)
+struct RateLimitTests {
+    static func batch(_ ids: [String]) -> Data {
+        json(#"{"batch":[\#(ids.map { #"{"type":"track","messageId":"\#($0)","event":"x","context":{"groupId":"acme"}}"# }.joined(separator: ","))]}"#)
+    }
+
+    @Test("A key over its limit gets 429 with Retry-After and nothing queued; another key is unaffected; after Retry-After it works again")
+    func keyOverItsLimit() async throws {
+        let environment = try await IsolatedEnvironment.make("ratelimit")
+        let port = try freePort()
+        var processEnvironment = environment.processEnvironment(ingestPort: port)
+        processEnvironment["CAIRN_WRITE_KEYS"] = "busy-key:crm,calm-key:billing"
+        processEnvironment["CAIRN_INGEST_RATE_LIMIT"] = "10"  // a burst of 20 events
+        let ingest = try CairnProcess(["ingest"], environment: processEnvironment, logName: "ingest-\(environment.name)")
+        defer { ingest.kill() }
+        #expect(await eventually { (try? await http(port: port, path: "/readyz"))?.status == 200 }, "\(ingest.log)")
+        let busy = ["Authorization": basicAuth("busy-key")]
+        let calm = ["Authorization": basicAuth("calm-key")]
+
+        let first = (0..<20).map { "busy-\($0)" }
+        #expect(try await http(port: port, path: "/v1/batch", body: Self.batch(first), headers: busy).status == 200)
+        let over = (0..<8).map { "over-\($0)" }
+        let refused = try await http(port: port, path: "/v1/batch", body: Self.batch(over), headers: busy)
+        #expect(refused.status == 429)
+        let retryAfter = try #require(refused.headers["Retry-After"].flatMap { Int($0) }, "\(refused.headers)")
+        #expect((1...2).contains(retryAfter))
+        let error = (try JSONSerialization.jsonObject(with: refused.body) as? [String: Any])?["error"] as? [String: Any]
+        #expect(error?["code"] as? String == "rate_limited")
+        #expect((error?["message"] as? String)?.isEmpty == false)
+        // The other key still has its whole burst.
+        let others = (0..<20).map { "calm-\($0)" }
+        #expect(try await http(port: port, path: "/v1/batch", body: Self.batch(others), headers: calm).status == 200)
+
+        try await Task.sleep(for: .seconds(retryAfter))
+        let retried = (0..<8).map { "retry-\($0)" }
+        #expect(try await http(port: port, path: "/v1/batch", body: Self.batch(retried), headers: busy).status == 200)
+
+        let queued = try await environment.withAMQP { await $0.peek(queue: CairnTopology.eventsWork, count: 100, timeout: .seconds(2)) }
+        #expect(Set(queued.compactMap(\.messageID)) == Set(first + others + retried), "refused events must not be queued")
+        let metrics = String(decoding: try await http(port: port, path: "/metrics").body, as: UTF8.self)
+        #expect(metrics.contains(#"cairn_ingest_requests_refused_total{code="rate_limited"} 1"#), "\(metrics)")
+        #expect(await ingest.terminate() == 0)
+        await environment.tearDown()
+    }
+}
