@@ -4,6 +4,7 @@ import CairnSimulator
 import CairnStore
 import CairnTesting
 import Foundation
+import Glibc
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -60,10 +61,28 @@ struct PrivateServers: Sendable {
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        guard Self.reap(process) == 0 else {
             let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
             throw TestError("local-infra \(arguments.joined(separator: " ")) failed:\n\(text.suffix(3_000))")
+        }
+    }
+}
+
+extension PrivateServers {
+    /// Waits for `process` and returns its exit status. It reaps the child itself: Foundation was seen to leave this
+    /// script (whose servers outlive it) a zombie and wait for ever.
+    static func reap(_ process: Process) -> Int32 {
+        let pid = process.processIdentifier
+        var status: Int32 = 0
+        while true {
+            let result = waitpid(pid, &status, WNOHANG)
+            if result == pid { return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f) }
+            if result == -1 {
+                // Foundation reaped it first; it knows the status.
+                while process.isRunning { Thread.sleep(forTimeInterval: 0.05) }
+                return process.terminationStatus
+            }
+            Thread.sleep(forTimeInterval: 0.05)
         }
     }
 }
