@@ -122,7 +122,11 @@ public struct AMQPBatchConsumer: Sendable {
                 exchange: deadLetterExchange, routingKey: queue, body: letter.delivery.body,
                 messageID: letter.delivery.messageID)
             message.contentType = letter.delivery.contentType ?? "application/octet-stream"
-            message.headers = ["x-cairn-error": String(letter.reason.prefix(1000)), "x-cairn-queue": queue]
+            // Where it came from, so `cairn dead-letters replay` can send it back the same way.
+            message.headers = [
+                "x-cairn-error": String(letter.reason.prefix(1000)), "x-cairn-queue": queue,
+                "x-cairn-exchange": letter.delivery.exchange, "x-cairn-routing-key": letter.delivery.routingKey,
+            ]
             return message
         }
         var delay = Duration.milliseconds(100)
