@@ -28,7 +28,13 @@ public struct EventWorker: Service {
         consumer.maxBatch = maxBatch
         let (store, logger) = (self.store, self.logger)
         await consumer.run(
-            parse: { delivery in try AccountEvent.parse(delivery.body) },
+            parse: { delivery in
+                // The contract's 32 KB per event holds for every producer, not only for what came through ingest.
+                guard delivery.body.count <= SegmentMessage.maxEventBytes else {
+                    throw EventError(.tooLarge, "event of \(delivery.body.count) bytes is larger than \(SegmentMessage.maxEventBytes) bytes")
+                }
+                return try AccountEvent.parse(delivery.body)
+            },
             apply: { events in
                 let outcome = try await store.apply(events, logger: logger)
                 Counter(label: "cairn_worker_events_applied_total").increment(by: outcome.applied)
