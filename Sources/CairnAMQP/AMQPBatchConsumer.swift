@@ -38,22 +38,24 @@ public struct AMQPBatchConsumer: Sendable {
     ///   - apply: applies a batch atomically; a throw means nothing of it was applied.
     ///   - isTransient: whether an `apply` error may go away by itself (then the batch is retried as it is);
     ///     otherwise the batch is split to find the message at fault.
+    ///   - describe: the words for a lasting `apply` error in the dead letter's reason.
     public func run<Item: Sendable>(
         parse: @Sendable (AMQPDelivery) throws -> Item,
         apply: @Sendable ([Item]) async throws -> Void,
-        isTransient: @Sendable (any Error) async -> Bool
+        isTransient: @Sendable (any Error) async -> Bool,
+        describe: @Sendable (any Error) -> String = { "\($0)" }
     ) async {
         let consumer = connection.consume(queue: queue, prefetch: prefetch)
         let maxBatch = self.maxBatch
         while let batch = await cancelWhenGracefulShutdown({ await consumer.next(maxCount: maxBatch) }) {
-            guard await process(batch, parse: parse, apply: apply, isTransient: isTransient) else { return }
+            guard await process(batch, parse: parse, apply: apply, isTransient: isTransient, describe: describe) else { return }
         }
     }
 
     /// Returns false when shutting down left the batch unfinished (it is not acked, so the broker redelivers it).
     private func process<Item: Sendable>(
         _ batch: [AMQPDelivery], parse: (AMQPDelivery) throws -> Item, apply: ([Item]) async throws -> Void,
-        isTransient: (any Error) async -> Bool
+        isTransient: (any Error) async -> Bool, describe: (any Error) -> String
     ) async -> Bool {
         var items: [(AMQPDelivery, Item)] = []
         var dead: [DeadLetter] = []
@@ -65,7 +67,7 @@ public struct AMQPBatchConsumer: Sendable {
             }
         }
         let started = ContinuousClock.now
-        guard await applyIsolating(items[...], dead: &dead, apply: apply, isTransient: isTransient),
+        guard await applyIsolating(items[...], dead: &dead, apply: apply, isTransient: isTransient, describe: describe),
             await publish(dead)
         else { return false }
         if let last = batch.map(\.tag).max() { connection.ack(last, multiple: true) }
@@ -85,7 +87,7 @@ public struct AMQPBatchConsumer: Sendable {
     /// are alone, and dead-letters those.
     private func applyIsolating<Item>(
         _ items: ArraySlice<(AMQPDelivery, Item)>, dead: inout [DeadLetter], apply: ([Item]) async throws -> Void,
-        isTransient: (any Error) async -> Bool
+        isTransient: (any Error) async -> Bool, describe: (any Error) -> String
     ) async -> Bool {
         guard !items.isEmpty else { return true }
         var delay = Duration.milliseconds(100)
@@ -102,14 +104,14 @@ public struct AMQPBatchConsumer: Sendable {
                     continue
                 }
                 guard items.count > 1 else {
-                    dead.append(DeadLetter(delivery: items.first!.0, reason: "rejected while applying: \(error)"))
+                    dead.append(DeadLetter(delivery: items.first!.0, reason: "rejected while applying: \(describe(error))"))
                     return true
                 }
                 let middle = items.startIndex + items.count / 2
-                guard await applyIsolating(items[..<middle], dead: &dead, apply: apply, isTransient: isTransient) else {
+                guard await applyIsolating(items[..<middle], dead: &dead, apply: apply, isTransient: isTransient, describe: describe) else {
                     return false
                 }
-                return await applyIsolating(items[middle...], dead: &dead, apply: apply, isTransient: isTransient)
+                return await applyIsolating(items[middle...], dead: &dead, apply: apply, isTransient: isTransient, describe: describe)
             }
         }
     }

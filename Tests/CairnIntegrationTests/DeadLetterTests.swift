@@ -141,6 +141,24 @@ struct DeadLetterTests {
         await environment.tearDown()
     }
 
+    @Test("Data PostgreSQL refuses is described in its own words for the dead letter's reason, not as a dump")
+    func refusedDataReadsAsPostgreSQLSaidIt() async throws {
+        let environment = try await IsolatedEnvironment.make("deadletters-reason")
+        // Built without validation, which refuses NUL: PostgreSQL cannot store it in text or jsonb.
+        let event = AccountEvent(messageId: "nul", type: .track, event: "a\u{0}b", accountId: "acme", timestamp: Date())
+        let reason = try await environment.withStore { store in
+            do {
+                _ = try await store.apply([event], logger: store.testLogger)
+                return "applied"
+            } catch {
+                #expect(Store.isDataError(error))
+                return Store.describe(error)
+            }
+        }
+        #expect(reason.hasPrefix("PostgreSQL refused it: ") && reason.contains("(SQLSTATE 22"), "\(reason)")
+        await environment.tearDown()
+    }
+
     @Test("An empty queue has nothing to replay (exit 0); an unreachable broker is a clear error")
     func emptyQueueAndNoBroker() async throws {
         let environment = try await IsolatedEnvironment.make("deadletters-empty")
