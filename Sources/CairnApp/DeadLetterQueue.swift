@@ -4,9 +4,9 @@ public import CairnAMQP
 ///
 /// AMQP has no peek. Every operation here takes messages with `basic.get` without acknowledging them, so each one
 /// stays owned by the broker until it is settled, and at the end hands every message it did not replay back with
-/// `basic.nack(requeue)`, oldest first, so the queue keeps its order. A crash or a dropped connection in between returns them too (the broker
-/// requeues everything unacknowledged on a closed channel). Nothing is ever acknowledged except a replayed message,
-/// and only after the broker confirmed its copy on the target exchange.
+/// `basic.nack(requeue)`, oldest first, so the queue keeps its order. A crash or a dropped connection in between
+/// returns them too (the broker requeues everything unacknowledged on a closed channel). Nothing is ever
+/// acknowledged except a replayed message, and only after the broker confirmed its copy on the target exchange.
 ///
 /// Each operation reads at most the messages that were in the queue when it started (the count the first get
 /// reports): what arrives behind them, such as a replayed message that failed again, is left for the next run.
