@@ -38,10 +38,12 @@ public struct AMQPBatchConsumer: Sendable {
     ///   - apply: applies a batch atomically; a throw means nothing of it was applied.
     ///   - isTransient: whether an `apply` error may go away by itself (then the batch is retried as it is);
     ///     otherwise the batch is split to find the message at fault.
+    ///   - describe: the words for a lasting `apply` error in the dead letter's reason.
     public func run<Item: Sendable>(
         parse: @Sendable (AMQPDelivery) throws -> Item,
         apply: @Sendable ([Item]) async throws -> Void,
-        isTransient: @Sendable (any Error) async -> Bool
+        isTransient: @Sendable (any Error) async -> Bool,
+        describe: @Sendable (any Error) -> String = { "\($0)" }
     ) async {
         let consumer = connection.consume(queue: queue, prefetch: prefetch)
         let maxBatch = self.maxBatch
@@ -50,14 +52,14 @@ public struct AMQPBatchConsumer: Sendable {
         while !Task.isShuttingDownGracefully,
             let batch = await cancelWhenGracefulShutdown({ await consumer.next(maxCount: maxBatch) })
         {
-            guard await process(batch, parse: parse, apply: apply, isTransient: isTransient) else { return }
+            guard await process(batch, parse: parse, apply: apply, isTransient: isTransient, describe: describe) else { return }
         }
     }
 
     /// Returns false when shutting down left the batch unfinished (it is not acked, so the broker redelivers it).
     private func process<Item: Sendable>(
         _ batch: [AMQPDelivery], parse: (AMQPDelivery) throws -> Item, apply: ([Item]) async throws -> Void,
-        isTransient: (any Error) async -> Bool
+        isTransient: (any Error) async -> Bool, describe: (any Error) -> String
     ) async -> Bool {
         var items: [(AMQPDelivery, Item)] = []
         var dead: [DeadLetter] = []
@@ -69,7 +71,7 @@ public struct AMQPBatchConsumer: Sendable {
             }
         }
         let started = ContinuousClock.now
-        guard await applyIsolating(items[...], dead: &dead, apply: apply, isTransient: isTransient),
+        guard await applyIsolating(items[...], dead: &dead, apply: apply, isTransient: isTransient, describe: describe),
             await publish(dead)
         else { return false }
         if let last = batch.map(\.tag).max() { connection.ack(last, multiple: true) }
@@ -89,7 +91,7 @@ public struct AMQPBatchConsumer: Sendable {
     /// are alone, and dead-letters those.
     private func applyIsolating<Item>(
         _ items: ArraySlice<(AMQPDelivery, Item)>, dead: inout [DeadLetter], apply: ([Item]) async throws -> Void,
-        isTransient: (any Error) async -> Bool
+        isTransient: (any Error) async -> Bool, describe: (any Error) -> String
     ) async -> Bool {
         guard !items.isEmpty else { return true }
         var delay = Duration.milliseconds(100)
@@ -106,14 +108,14 @@ public struct AMQPBatchConsumer: Sendable {
                     continue
                 }
                 guard items.count > 1 else {
-                    dead.append(DeadLetter(delivery: items.first!.0, reason: "rejected while applying: \(error)"))
+                    dead.append(DeadLetter(delivery: items.first!.0, reason: "rejected while applying: \(describe(error))"))
                     return true
                 }
                 let middle = items.startIndex + items.count / 2
-                guard await applyIsolating(items[..<middle], dead: &dead, apply: apply, isTransient: isTransient) else {
+                guard await applyIsolating(items[..<middle], dead: &dead, apply: apply, isTransient: isTransient, describe: describe) else {
                     return false
                 }
-                return await applyIsolating(items[middle...], dead: &dead, apply: apply, isTransient: isTransient)
+                return await applyIsolating(items[middle...], dead: &dead, apply: apply, isTransient: isTransient, describe: describe)
             }
         }
     }
@@ -126,7 +128,11 @@ public struct AMQPBatchConsumer: Sendable {
                 exchange: deadLetterExchange, routingKey: queue, body: letter.delivery.body,
                 messageID: letter.delivery.messageID)
             message.contentType = letter.delivery.contentType ?? "application/octet-stream"
-            message.headers = ["x-cairn-error": String(letter.reason.prefix(1000)), "x-cairn-queue": queue]
+            // Where it came from, so `cairn dead-letters replay` can send it back the same way.
+            message.headers = [
+                "x-cairn-error": String(letter.reason.prefix(1000)), "x-cairn-queue": queue,
+                "x-cairn-exchange": letter.delivery.exchange, "x-cairn-routing-key": letter.delivery.routingKey,
+            ]
             return message
         }
         var delay = Duration.milliseconds(100)

@@ -104,6 +104,17 @@ public final class AMQPConnection: Service, Sendable {
         return consumer
     }
 
+    /// Takes the next ready message of `queue` without acknowledging it (`basic.get`), or nil when the queue is
+    /// empty. The message stays the caller's until it is acked or nacked, or the connection closes (then the broker
+    /// puts it back). AMQP has no peek: a look that leaves the queue as it was is a get followed by a requeue.
+    public func get(queue: String) async throws -> AMQPGetResult? {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<AMQPGetResult?, any Error>) in
+            if !mailbox.send(.get(queue, continuation)) {
+                continuation.resume(throwing: AMQPError.closed("connection closed"))
+            }
+        }
+    }
+
     /// Acknowledges a delivery (and, with `multiple`, every earlier one on this connection). A stale tag from
     /// before a reconnect is ignored: the broker has already put that message back.
     public func ack(_ tag: AMQPDeliveryTag, multiple: Bool = false) {

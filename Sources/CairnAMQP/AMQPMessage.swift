@@ -42,3 +42,10 @@ public struct AMQPDelivery: Sendable {
     public let headers: [String: String]
     public let body: [UInt8]
 }
+
+/// A message taken with `AMQPConnection.get(queue:)`, and how many ready messages were left behind it.
+public struct AMQPGetResult: Sendable {
+    public let delivery: AMQPDelivery
+    /// Ready messages still in the queue after this one (the broker's count at the time of the get).
+    public let remaining: Int
+}

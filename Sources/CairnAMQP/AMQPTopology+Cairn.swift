@@ -31,6 +31,23 @@ public enum CairnTopology {
         ]
     )
 
+    /// The queues that collect dead letters: every queue bound to an exchange that the topology names as a
+    /// dead-letter exchange (`x-dead-letter-exchange`) or that the roles publish refused messages to (`cairn.dead`).
+    /// Today that is `cairn.dead.events` alone; it has no delivery limit and no dead-letter exchange of its own,
+    /// so looking at a dead letter (get, then requeue) can never drop it.
+    public static var deadLetterQueues: [String] {
+        var exchanges: Set<String> = [dead]
+        for queue in core.queues {
+            if case .string(let exchange)? = queue.arguments["x-dead-letter-exchange"] { exchanges.insert(exchange) }
+        }
+        return core.bindings.filter { exchanges.contains($0.exchange) }.map(\.queue)
+    }
+
+    /// The exchange that feeds `queue` (for sending a dead letter back where it came from), if the topology binds one.
+    public static func exchange(feeding queue: String) -> String? {
+        core.bindings.first { $0.queue == queue }?.exchange
+    }
+
     /// The queue a task destination (`csm.dana`, `pool.smb`, `manager.lee`) is delivered to, bound by that key.
     public static func taskQueue(destination: String) -> AMQPTopology {
         let queue = "\(tasks).\(destination)"

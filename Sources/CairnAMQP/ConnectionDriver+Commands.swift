@@ -30,6 +30,14 @@ extension ConnectionDriver {
         case .consume(let registration):
             consumers.append(registration)
             try subscribe(registration)
+        case .get(let queue, let continuation):
+            do {
+                continuation.resume(returning: try getNow(queue))
+            } catch {
+                // A refused get (no such queue) closes the channel: report it, then reconnect.
+                continuation.resume(throwing: error as? AMQPError ?? AMQPError.protocolError("\(error)"))
+                throw error
+            }
         case .ack(let tag, let multiple):
             guard tag.generation == generation, let state = connection else { return }
             let status = amqp_basic_ack(state, channel, tag.value, multiple ? 1 : 0)
@@ -46,6 +54,7 @@ extension ConnectionDriver {
         case .publish(let job): job.abort(error)
         case .declare(_, let continuation), .deleteQueue(_, let continuation): continuation.resume(throwing: error)
         case .consume(let registration): registration.consumer.finish()
+        case .get(_, let continuation): continuation.resume(throwing: error)
         case .ack, .nack: break
         }
     }
@@ -108,6 +117,26 @@ extension ConnectionDriver {
                 try check(amqp_get_rpc_reply(state), "bind \(binding.queue) to \(binding.exchange)")
             }
         }
+    }
+
+    /// `basic.get` without auto-ack: the next ready message of `queue`, unacknowledged, or nil when it is empty.
+    private func getNow(_ queue: String) throws -> AMQPGetResult? {
+        guard let state = connection else { throw AMQPError.unavailable("not connected") }
+        let ok: (tag: UInt64, exchange: String, routingKey: String, redelivered: Bool, remaining: Int)? = try withArena { arena in
+            let reply = amqp_basic_get(state, channel, arena.bytes(queue), 0)
+            try check(reply, "get from \(queue)")
+            guard reply.reply.id == CAIRN_AMQP_BASIC_GET_OK_METHOD else { return nil }  // basic.get-empty
+            // Copied out before the content frames are read: the decoded method lives in the library's buffers.
+            let ok = reply.reply.decoded.assumingMemoryBound(to: amqp_basic_get_ok_t.self).pointee
+            return (ok.delivery_tag, ok.exchange.string, ok.routing_key.string, ok.redelivered != 0, Int(ok.message_count))
+        }
+        guard let ok else { return nil }
+        let message = try readContent(channel: channel)
+        let delivery = AMQPDelivery(
+            tag: AMQPDeliveryTag(generation: generation, value: ok.tag), exchange: ok.exchange, routingKey: ok.routingKey,
+            redelivered: ok.redelivered, messageID: message.messageID, contentType: message.contentType,
+            headers: message.headers, body: message.body)
+        return AMQPGetResult(delivery: delivery, remaining: ok.remaining)
     }
 
     private func deleteNow(_ queue: String) throws {

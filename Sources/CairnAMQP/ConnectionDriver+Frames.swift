@@ -65,7 +65,7 @@ extension ConnectionDriver {
     }
 
     /// Reads the header and body frames that follow a deliver or return, copying them into Swift memory.
-    private func readContent(channel: amqp_channel_t) throws -> (messageID: String?, contentType: String?, headers: [String: String], body: [UInt8]) {
+    func readContent(channel: amqp_channel_t) throws -> (messageID: String?, contentType: String?, headers: [String: String], body: [UInt8]) {
         guard let state = connection else { throw AMQPError.connectionLost("not connected") }
         var message = amqp_message_t()
         try check(amqp_read_message(state, channel, &message, 0), "read message content")

@@ -51,6 +51,7 @@ enum Command: Sendable {
     case declare(AMQPTopology, CheckedContinuation<Void, any Error>)
     case deleteQueue(String, CheckedContinuation<Void, any Error>)
     case consume(ConsumerRegistration)
+    case get(String, CheckedContinuation<AMQPGetResult?, any Error>)
     case ack(AMQPDeliveryTag, multiple: Bool)
     case nack(AMQPDeliveryTag, multiple: Bool, requeue: Bool)
 }

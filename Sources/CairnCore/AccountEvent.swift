@@ -80,6 +80,13 @@ public struct AccountEvent: Sendable, Hashable, Codable {
         }
         let timestamp = try Self.date(object, "timestamp", required: true)!
         let receivedAt = try Self.date(object, "receivedAt", required: false)
+        // PostgreSQL cannot store U+0000 in text or jsonb: such an event would pass here (and be accepted by
+        // ingest with a 200) only to be refused by the database when a worker applies it.
+        for field in ["messageId", "event", "accountId", "userId", "properties", "traits", "context"] {
+            if let value = object[field], value.containsNUL {
+                throw EventError(.invalidField, field: field, "\(field) contains a NUL character (\\u0000), which cannot be stored")
+            }
+        }
         self.init(
             messageId: messageId, type: type, event: event, accountId: accountId, userId: userId,
             timestamp: timestamp, receivedAt: receivedAt,
@@ -150,5 +157,17 @@ public struct AccountEvent: Sendable, Hashable, Codable {
     public var accountLink: (userId: String, accountId: String)? {
         guard type != .track, let userId, let accountId else { return nil }
         return (userId, accountId)
+    }
+}
+
+extension JSONValue {
+    /// Whether a string or an object key anywhere in the value contains U+0000.
+    var containsNUL: Bool {
+        switch self {
+        case .null, .bool, .number: false
+        case .string(let string): string.utf8.contains(0)
+        case .array(let array): array.contains { $0.containsNUL }
+        case .object(let object): object.contains { $0.key.utf8.contains(0) || $0.value.containsNUL }
+        }
     }
 }

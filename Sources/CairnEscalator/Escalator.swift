@@ -54,6 +54,6 @@ public struct Escalator: Service {
             },
             // Only a refusal of the data itself isolates and dead-letters a message; any other failure (database
             // away, schema not migrated yet, deadlock) is retried, so no good event is ever discarded.
-            isTransient: { error in !Store.isDataError(error) })
+            isTransient: { error in !Store.isDataError(error) }, describe: Store.describe)
     }
 }

@@ -42,4 +42,15 @@ extension Store {
         guard let error = error as? PSQLError, let state = error.serverInfo?[.sqlState] else { return false }
         return state.hasPrefix("22") || state.hasPrefix("23")
     }
+
+    /// An error in words for a dead letter's reason: for data PostgreSQL refused, its message and SQLSTATE
+    /// (`PSQLError`'s own description hides them, and a transaction error prints as a dump of its fields).
+    public static func describe(_ error: any Error) -> String {
+        if let transaction = error as? PostgresTransactionError, let inner = transaction.closureError {
+            return describe(inner)
+        }
+        guard let psql = error as? PSQLError, let info = psql.serverInfo, let message = info[.message] else { return "\(error)" }
+        let detail = info[.detail].map { "; \($0)" } ?? ""
+        return "PostgreSQL refused it: \(message)\(detail) (SQLSTATE \(info[.sqlState] ?? "?"))"
+    }
 }

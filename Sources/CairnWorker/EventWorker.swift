@@ -28,6 +28,8 @@ public struct EventWorker: Service {
         consumer.maxBatch = maxBatch
         let (store, logger) = (self.store, self.logger)
         await consumer.run(
+            // AccountEvent.parse refuses events over 64 KB (twice ingest's 32 KB per Segment event, which an event
+            // grows past once ingest stamps it), so a direct publisher's oversized message is dead-lettered too.
             parse: { delivery in try AccountEvent.parse(delivery.body) },
             apply: { events in
                 let outcome = try await store.apply(events, logger: logger)
@@ -44,6 +46,6 @@ public struct EventWorker: Service {
             },
             // Only a refusal of the data itself isolates and dead-letters a message; any other failure (database
             // away, schema not migrated yet, deadlock) is retried, so no good event is ever discarded.
-            isTransient: { error in !Store.isDataError(error) })
+            isTransient: { error in !Store.isDataError(error) }, describe: Store.describe)
     }
 }

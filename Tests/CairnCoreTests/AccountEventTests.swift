@@ -72,6 +72,21 @@ struct AccountEventTests {
         }
     }
 
+    @Test("A NUL character anywhere PostgreSQL would store it is refused, naming the field")
+    func nulCharactersAreRefused() {
+        let cases = [
+            ("event", #"{"messageId":"m","type":"track","event":"a\u0000b","accountId":"acme","timestamp":"2026-11-23T08:00:00Z"}"#),
+            ("userId", #"{"messageId":"m","type":"track","event":"x","userId":"u\u0000","timestamp":"2026-11-23T08:00:00Z"}"#),
+            ("properties", #"{"messageId":"m","type":"track","event":"x","accountId":"a","timestamp":"2026-11-23T08:00:00Z","properties":{"n":["\u0000"]}}"#),
+            ("traits", #"{"messageId":"m","type":"identify","accountId":"a","userId":"u","timestamp":"2026-11-23T08:00:00Z","traits":{"k\u0000":1}}"#),
+        ]
+        for (field, text) in cases {
+            #expect(throws: EventError(.invalidField, field: field, "\(field) contains a NUL character (\\u0000), which cannot be stored")) {
+                try AccountEvent.parse(Array(text.utf8))
+            }
+        }
+    }
+
     @Test("Identifiers longer than 256 bytes are refused, not truncated")
     func longIdentifiersAreRefused() {
         let json = #"{"messageId":"m","type":"track","event":"x","accountId":"\#(String(repeating: "a", count: 300))","timestamp":"2026-11-23T08:00:00Z"}"#
