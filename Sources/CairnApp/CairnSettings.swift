@@ -27,6 +27,9 @@ public struct CairnSettings: Sendable {
     public var clock: EvaluationClock
     /// How often the escalator sweeps for accounts that time alone changes.
     public var sweepInterval: Duration
+    /// `CAIRN_BATCH_TIMEOUT`: seconds one batch's transaction may take before a worker or escalator exits with
+    /// status 75 for its supervisor to restart it (see `Watchdog`).
+    public var batchTimeout: Duration
     /// Publishing connections `cairn ingest` spreads its requests over.
     public var ingestPublishers: Int
     /// Address the HTTP roles listen on.
@@ -49,6 +52,7 @@ public struct CairnSettings: Sendable {
         "CAIRN_CONFIG": "",
         "CAIRN_CLOCK": "wall",
         "CAIRN_SWEEP_INTERVAL": "60",
+        "CAIRN_BATCH_TIMEOUT": "120",
         "LOG_LEVEL": "info",
     ]
 
@@ -107,6 +111,10 @@ public struct CairnSettings: Sendable {
             throw SettingsError(variable: "CAIRN_SWEEP_INTERVAL", message: "must be a number of seconds from 0.1 to 86400")
         }
         sweepInterval = .milliseconds(Int(seconds * 1000))
+        guard let timeout = Double(value("CAIRN_BATCH_TIMEOUT")), timeout >= 1, timeout <= 3_600 else {
+            throw SettingsError(variable: "CAIRN_BATCH_TIMEOUT", message: "must be a number of seconds from 1 to 3600")
+        }
+        batchTimeout = .milliseconds(Int(timeout * 1000))
         metricsPort = environment["CAIRN_METRICS_PORT"].flatMap { $0.isEmpty ? nil : $0 } == nil ? nil : try port("CAIRN_METRICS_PORT")
         guard let level = Logger.Level(rawValue: value("LOG_LEVEL").lowercased()) else {
             throw SettingsError(variable: "LOG_LEVEL", message: "must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")

@@ -37,9 +37,15 @@ public func buildServiceGroup(
     if roles.contains(.worker) || roles.contains(.escalator) {
         services.append(OutboxRelay(store: store, connection: connection, logger: logger))
     }
-    if roles.contains(.worker) { services.append(EventWorker(store: store, connection: connection, logger: logger)) }
+    if roles.contains(.worker) {
+        var worker = EventWorker(store: store, connection: connection, logger: logger)
+        worker.batchTimeout = settings.batchTimeout
+        services.append(worker)
+    }
     if roles.contains(.escalator) {
-        services.append(Escalator(store: store, connection: connection, clock: settings.clock, logger: logger))
+        var escalator = Escalator(store: store, connection: connection, clock: settings.clock, logger: logger)
+        escalator.batchTimeout = settings.batchTimeout
+        services.append(escalator)
         services.append(SweepService(store: store, clock: settings.clock, interval: settings.sweepInterval, logger: logger))
     }
     if roles.contains(.ingest) {

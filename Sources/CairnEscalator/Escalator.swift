@@ -11,6 +11,8 @@ public import ServiceLifecycle
 public struct Escalator: Service {
     public var prefetch: UInt16 = 256
     public var maxBatch = 128
+    /// How long one batch's transaction may take before the process gives up and exits (see `Watchdog`).
+    public var batchTimeout: Duration = .seconds(120)
 
     let store: Store
     let connection: AMQPConnection
@@ -32,17 +34,19 @@ public struct Escalator: Service {
             logger: logger)
         consumer.prefetch = prefetch
         consumer.maxBatch = maxBatch
-        let (store, logger, clock) = (self.store, self.logger, self.clock)
+        let (store, logger, clock, batchTimeout) = (self.store, self.logger, self.clock, self.batchTimeout)
         await consumer.run(
             parse: { delivery in try Signal.parse(delivery.body) },
             apply: { signals in
                 let configuration = store.engine
                 let wall = Date()
-                let outcome = try await store.handle(signals, logger: logger) { signal, account in
+                let outcome = try await Watchdog.run(limit: batchTimeout, what: "a batch of \(signals.count) signals", logger: logger) {
+                  try await store.handle(signals, logger: logger) { signal, account in
                     // On the stream clock an account's "now" is its own latest event time, so what a signal starts
                     // does not depend on how far behind the escalator runs.
                     let now = clock == .stream ? max(account.lastEventAt ?? signal.at, signal.at) : wall
                     return Escalation.plan(for: signal, account: account, configuration: configuration, now: now)
+                  }
                 }
                 Counter(label: "cairn_escalator_tasks_created_total").increment(by: outcome.created)
                 Counter(label: "cairn_escalator_tasks_updated_total").increment(by: outcome.updated)

@@ -10,6 +10,8 @@ public import ServiceLifecycle
 public struct EventWorker: Service {
     public var prefetch: UInt16 = 512
     public var maxBatch = 256
+    /// How long one batch's transaction may take before the process gives up and exits (see `Watchdog`).
+    public var batchTimeout: Duration = .seconds(120)
 
     let store: Store
     let connection: AMQPConnection
@@ -26,13 +28,15 @@ public struct EventWorker: Service {
             connection: connection, queue: CairnTopology.eventsWork, deadLetterExchange: CairnTopology.dead, logger: logger)
         consumer.prefetch = prefetch
         consumer.maxBatch = maxBatch
-        let (store, logger) = (self.store, self.logger)
+        let (store, logger, batchTimeout) = (self.store, self.logger, self.batchTimeout)
         await consumer.run(
             // AccountEvent.parse refuses events over 64 KB (twice ingest's 32 KB per Segment event, which an event
             // grows past once ingest stamps it), so a direct publisher's oversized message is dead-lettered too.
             parse: { delivery in try AccountEvent.parse(delivery.body) },
             apply: { events in
-                let outcome = try await store.apply(events, logger: logger)
+                let outcome = try await Watchdog.run(limit: batchTimeout, what: "a batch of \(events.count) events", logger: logger) {
+                    try await store.apply(events, logger: logger)
+                }
                 Counter(label: "cairn_worker_events_applied_total").increment(by: outcome.applied)
                 Counter(label: "cairn_worker_events_duplicate_total").increment(by: outcome.duplicates)
                 Counter(label: "cairn_worker_signals_total").increment(by: outcome.signals)

@@ -151,11 +151,20 @@ struct FaultOutcome: Sendable {
     var deadWithoutReason: Int
     var goodDeadLettered: Int
     var seconds: Double
+    /// Band per account after the final sweep: compared apart, see `bandsAgree`.
+    var bands: [String: (band: String, score: Int)] = [:]
+    var restarts: [Int32] = []
     var stateMatches = false
+    var bandsDiffering = 0
+    var bandsDifferingOutsideMargin = 0
+
+    /// Every role that ended by itself did so through the watchdog (status 75), never by crashing.
+    var noCrash: Bool { restarts.allSatisfy { $0 == Watchdog.exitStatus } }
 
     var passed: Bool {
-        lost == 0 && duplicated == 0 && applied == events && stateMatches && duplicatePlays == 0 && tasksUnpublished == 0
-            && deadLettered == poisonSent && deadWithoutReason == 0 && goodDeadLettered == 0
+        lost == 0 && duplicated == 0 && applied == events && stateMatches && bandsDifferingOutsideMargin == 0
+            && duplicatePlays == 0 && tasksUnpublished == 0 && deadLettered == poisonSent && deadWithoutReason == 0
+            && goodDeadLettered == 0 && noCrash
     }
 }
 
@@ -183,15 +192,31 @@ final class RoleSet: Sendable {
 
     /// kill -9, then a fresh process in the same slot.
     func killAndRestart(_ role: String, slot: Int) throws {
-        slots.withLock { $0["\(role)-\(slot)"] }?.kill()
+        let key = "\(role)-\(slot)"
+        // Out of the supervisor's sight while it dies: this is an injected fault, not a crash.
+        let process = slots.withLock { $0.removeValue(forKey: key) }
+        process?.kill()
         try start(role, slot: slot)
     }
 
     var processes: [CairnProcess] { slots.withLock { Array($0.values) } }
 
-    /// Roles that died by themselves (none may: they must ride out every fault).
-    var crashed: [String] {
-        slots.withLock { $0.filter { !$0.value.isRunning }.map(\.key) }
+    /// Exit statuses of roles that ended by themselves, which the supervisor restarted.
+    private let exits: Mutex<[Int32]> = Mutex([])
+    var ownExits: [Int32] { exits.withLock { $0 } }
+
+    /// Acts as the deployment's supervisor (compose `restart:`, a Kubernetes pod): starts again any role that
+    /// ended by itself, and remembers how it ended. Runs until cancelled.
+    func supervise() async {
+        while !Task.isCancelled {
+            let ended = slots.withLock { $0.filter { !$0.value.isRunning } }
+            for (key, process) in ended {
+                exits.withLock { $0.append(process.process.terminationStatus) }
+                let parts = key.split(separator: "-")
+                try? start(String(parts[0]), slot: Int(parts[1]) ?? 0)
+            }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
     }
 
     func stopAll() async -> [Int32] {
@@ -219,7 +244,8 @@ struct FaultRun {
         let environment = try await IsolatedEnvironment.make("faults", on: servers.servers)
         var processEnvironment = environment.processEnvironment()
         processEnvironment["CAIRN_CLOCK"] = "stream"
-        processEnvironment["CAIRN_SWEEP_INTERVAL"] = "3600"  // no sweep mid-run: every run evaluates at the same moments
+        processEnvironment["CAIRN_SWEEP_INTERVAL"] = "3600"  // no sweep mid-run: the suite sweeps once at the end
+        processEnvironment["CAIRN_BATCH_TIMEOUT"] = "20"
         let ingestPort = try freePort()
         processEnvironment["CAIRN_INGEST_PORT"] = String(ingestPort)
         let roles = RoleSet(environment: processEnvironment, label: environment.name)
@@ -235,6 +261,8 @@ struct FaultRun {
         let injected = Shared(0)
         let publishing = Shared(true)
 
+        let supervisor = Task { await roles.supervise() }
+        defer { supervisor.cancel() }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 if case .killIngest = fault {
@@ -250,7 +278,9 @@ struct FaultRun {
             try await group.waitForAll()
         }
         if fault == .backlog {
+            // The whole stream waits on the queue; only now do the workers start.
             for slot in 0..<2 { try roles.start("worker", slot: slot) }
+            injected.withLock { $0 += 1 }
         }
 
         let settled = try await environment.withStore { store in
@@ -265,16 +295,17 @@ struct FaultRun {
                 return applied == goodIDs.count && unsent == 0 && pending == 0
             }
         }
-        let crashed = roles.crashed
+        supervisor.cancel()
         var outcome = try await measure(environment: environment, goodIDs: goodIDs, acknowledged: acknowledged.withLock { $0 })
+        outcome.restarts = roles.ownExits
         outcome.messages = messages.count
         outcome.injected = fault.injections < 0
             ? (fault == .poison ? "\(outcome.poisonSent) messages" : "\(messages.count - stream.count) messages")
             : "\(injected.withLock { $0 })×"
         outcome.seconds = (ContinuousClock.now - started) / .seconds(1)
         let statuses = await roles.stopAll()
-        if !settled || !crashed.isEmpty || statuses.contains(where: { $0 != 0 }) {
-            Issue.record("\(fault.name): settled \(settled), crashed \(crashed), exit statuses \(statuses)\n\(roles.logs())")
+        if !settled || statuses.contains(where: { $0 != 0 }) {
+            Issue.record("\(fault.name): settled \(settled), exit statuses at the end \(statuses)\n\(roles.logs())")
         }
         await environment.tearDown()
         return outcome
@@ -439,16 +470,7 @@ struct FaultRun {
     // MARK: - Measuring
 
     func measure(environment: IsolatedEnvironment, goodIDs: Set<String>, acknowledged: Set<String>) async throws -> FaultOutcome {
-        let (state, applied, counted, openPlays, duplicatePlays, outbox) = try await environment.withStore { store in
-            var state: [String: String] = [:]
-            for try await (id, stage, history, milestones, score, band, count) in try await store.client.query(
-                """
-                SELECT a.account_id, j.stage, j.stage_history::text, j.milestones::text, h.score, h.band, a.event_count
-                FROM accounts a JOIN journey j USING (account_id) JOIN health h USING (account_id)
-                """
-            ).decode((String, String, String, String, Int, String, Int).self) {
-                state[id] = "\(stage) \(band) \(score) \(count) \(history) \(milestones)"
-            }
+        let (applied, counted, openPlays, duplicatePlays, outbox) = try await environment.withStore { store in
             var applied: Set<String> = []
             for try await id in try await store.client.query("SELECT message_id FROM events").decode(String.self) {
                 applied.insert(id)
@@ -472,8 +494,9 @@ struct FaultRun {
             ).decode((String, String).self) {
                 outbox[key, default: []].insert(id)
             }
-            return (state, applied, counted, plays, duplicates, outbox)
+            return (applied, counted, plays, duplicates, outbox)
         }
+        let (state, bands) = try await finalState(environment)
         // Every task message the escalator wrote is on its queue (redeliveries share the id and are deduplicated).
         let (published, dead) = try await environment.withAMQP { connection in
             var published: Set<String> = []
@@ -492,7 +515,31 @@ struct FaultRun {
             duplicated: max(0, counted - applied.count), state: state, openPlays: openPlays, duplicatePlays: duplicatePlays,
             tasksUnpublished: outbox.values.reduce(0) { $0 + $1.count } - published.count, poisonSent: poisonSent,
             deadLettered: dead.count, deadWithoutReason: dead.filter { ($0.headers["x-cairn-error"] ?? "").isEmpty }.count,
-            goodDeadLettered: dead.filter { goodIDs.contains($0.messageID ?? "") }.count, seconds: 0)
+            goodDeadLettered: dead.filter { goodIDs.contains($0.messageID ?? "") }.count, seconds: 0, bands: bands)
+    }
+
+    /// Journeys and health once every account is evaluated at the same moment, two days after the stream's last
+    /// event (the sweep every escalator runs). Without it an account's score is as of the batch its last event
+    /// came in, and the stream clock at that batch depends on how batches fell: in a run with faults they fall
+    /// differently. The band is returned apart: it has hysteresis, so it depends on the scores seen on the way.
+    func finalState(_ environment: IsolatedEnvironment) async throws -> ([String: String], [String: (band: String, score: Int)]) {
+        try await environment.withStore { store in
+            let end = try await store.integer("SELECT (extract(epoch FROM max(occurred_at)) * 1000)::int8 FROM events")
+            let now = Date(timeIntervalSince1970: Double(end) / 1000 + 2 * 86_400)
+            _ = try await store.sweep(now: now, logger: store.testLogger)
+            var state: [String: String] = [:]
+            var bands: [String: (band: String, score: Int)] = [:]
+            for try await (id, stage, history, milestones, score, band, count) in try await store.client.query(
+                """
+                SELECT a.account_id, j.stage, j.stage_history::text, j.milestones::text, h.score, h.band, a.event_count
+                FROM accounts a JOIN journey j USING (account_id) JOIN health h USING (account_id)
+                """
+            ).decode((String, String, String, String, Int, String, Int).self) {
+                state[id] = "\(stage) \(score) \(count) \(history) \(milestones)"
+                bands[id] = (band, score)
+            }
+            return (state, bands)
+        }
     }
 }
 
@@ -532,8 +579,8 @@ enum FaultReport {
             begin,
             "Profile `\(profile)`: \(stream). Produced by the fault suite (`FaultSuiteTests`), not by hand.",
             "",
-            "| Fault | Injected | Events | Messages sent | Acknowledged | Applied | Lost | Duplicated | Final state = reference | Open tasks (reference \(reference.openPlays.count)) | Duplicate tasks | Tasks not on their queue | Poison sent / dead-lettered with reason | Seconds | Result |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "| Fault | Injected | Events | Messages sent | Acknowledged | Applied | Lost | Duplicated | Journeys and scores = reference | Bands differing (all within the hysteresis margin?) | Open tasks (reference \(reference.openPlays.count)) | Duplicate tasks | Tasks not on their queue | Poison sent / dead-lettered with reason | Restarts by the supervisor | Seconds | Result |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for outcome in outcomes {
             let poison = outcome.poisonSent == 0 && outcome.deadLettered == 0
@@ -541,7 +588,9 @@ enum FaultReport {
             lines.append(
                 "| \(outcome.fault.name) | \(outcome.injected) | \(outcome.events) | \(outcome.messages) | \(outcome.acknowledged) | "
                     + "\(outcome.applied) | \(outcome.lost) | \(outcome.duplicated) | \(outcome.stateMatches ? "yes" : "**no**") | "
+                    + "\(outcome.bandsDiffering) (\(outcome.bandsDifferingOutsideMargin == 0 ? "yes" : "**no**: \(outcome.bandsDifferingOutsideMargin) outside")) | "
                     + "\(outcome.openPlays.count) | \(outcome.duplicatePlays) | \(outcome.tasksUnpublished) | \(poison) | "
+                    + "\(outcome.restarts.isEmpty ? "0" : "\(outcome.restarts.count) (exit \(outcome.restarts.map(String.init).joined(separator: ", ")))") | "
                     + "\(String(format: "%.0f", outcome.seconds)) | \(outcome.passed ? "pass" : "**FAIL**") |")
         }
         lines.append(end)

@@ -47,6 +47,16 @@ struct FaultSuiteTests {
             var outcome = try await FaultRun(fault: fault, stream: stream, servers: servers).run()
             let reference = outcomes.first ?? outcome
             outcome.stateMatches = outcome.state.count == profile.accounts && outcome.state == reference.state
+            // Scores agree (checked above); a band may still differ where the score lies within the hysteresis
+            // margin of a threshold, since which side it lands on depends on the scores seen on the way.
+            let bands = HealthBands.standard
+            for (account, mine) in outcome.bands {
+                guard let theirs = reference.bands[account], theirs.band != mine.band else { continue }
+                outcome.bandsDiffering += 1
+                let nearGreen = abs(mine.score - bands.green) <= bands.margin
+                let nearYellow = abs(mine.score - bands.yellow) <= bands.margin
+                if mine.score != theirs.score || !(nearGreen || nearYellow) { outcome.bandsDifferingOutsideMargin += 1 }
+            }
             if !outcome.stateMatches {
                 let differing = reference.state.keys.filter { outcome.state[$0] != reference.state[$0] }.sorted().prefix(3)
                 Issue.record(
