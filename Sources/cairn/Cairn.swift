@@ -157,18 +157,22 @@ struct Simulate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Generate a synthetic customer base's event stream (deterministic) and its ground truth.")
 
-    /// Where the events go: an NDJSON file, or `cairn.events` on RabbitMQ (CAIRN_AMQP_URL) with confirms.
-    /// Through HTTP ingest is still to come.
+    /// Where the events go: an NDJSON file, `cairn.events` on RabbitMQ (CAIRN_AMQP_URL) with confirms, or HTTP
+    /// ingest as Segment batch calls.
     enum Destination: String, ExpressibleByArgument, CaseIterable {
-        case ndjson, amqp
+        case ndjson, amqp, http
     }
 
     @Option(help: "Accounts in the customer base.") var accounts = 2_000
     @Option(help: "Simulated days.") var days = 180
     @Option(help: "Seed: the same seed and options give the same events, byte for byte.") var seed: UInt64 = 1
     @Option(help: "First simulated day (ISO date, UTC).") var start = "2026-01-01"
-    @Option(help: "Where the events go: ndjson (a file) or amqp (cairn.events, as fast as the broker confirms).")
+    @Option(help: "Where the events go: ndjson (a file), amqp (cairn.events, with confirms) or http (cairn ingest's /v1/batch).")
     var via: Destination = .ndjson
+    @Option(help: "With --via http: ingest's base URL (default http://127.0.0.1:CAIRN_INGEST_PORT).") var ingestURL: String?
+    @Option(help: "With --via http: the write key to send.") var writeKey = "dev-write-key"
+    @Option(help: "Simulated seconds per real second (86400: a day a second). Without it, as fast as the output takes the events; timestamps are the simulated ones either way.")
+    var speed: Double?
     @Option(help: "Scale of product usage (1 is realistic; lower makes smaller streams).") var usageScale = 1.0
     @Option(help: "The NDJSON file to write the events to ('-' for standard output).") var out: String?
     @Option(help: "Write the ground truth (JSON) to this file.") var truth: String?
@@ -181,6 +185,10 @@ struct Simulate: AsyncParsableCommand {
             throw ValidationError("--start must be an ISO date such as 2026-01-01, got \(start)")
         }
         if via == .ndjson, out == nil { throw ValidationError("--via ndjson needs --out FILE.ndjson (or --out - for standard output)") }
+        if let speed, !(speed > 0) { throw ValidationError("--speed must be a positive number of simulated seconds per second") }
+        if let ingestURL, URL(string: ingestURL)?.scheme?.hasPrefix("http") != true {
+            throw ValidationError("--ingest-url must be an http(s) URL such as http://127.0.0.1:8081, got \(ingestURL)")
+        }
     }
 
     func run() async throws {
@@ -193,10 +201,16 @@ struct Simulate: AsyncParsableCommand {
         if let truth { try simulation.groundTruth.encoded().write(to: URL(fileURLWithPath: truth)) }
         let bar = ProgressBar.onStandardError(total: days)
         let progress = { (day: SimulatedDay, written: Int) in bar.update(done: day.index + 1, detail: "\(written) events") }
+        let speed = self.speed
+        // Paced to --speed, or as fast as the sink takes the events.
+        func write(to sink: some EventSink) async throws -> Int {
+            if let speed { return try await simulation.write(to: PacedSink(sink, speed: speed), progress: progress) }
+            return try await simulation.write(to: sink, progress: progress)
+        }
         let events: Int
         switch via {
         case .ndjson:
-            events = try await simulation.write(to: try NDJSONWriter(path: out ?? "-"), progress: progress)
+            events = try await write(to: try NDJSONWriter(path: out ?? "-"))
         case .amqp:
             let settings = try loadSettings()
             let connection = AMQPConnection(configuration: settings.amqp, topology: CairnTopology.core, logger: makeLogger(settings))
@@ -204,8 +218,11 @@ struct Simulate: AsyncParsableCommand {
                 group.addTask { try await connection.run() }
                 defer { group.cancelAll() }
                 try await connection.declare(CairnTopology.core)
-                return try await simulation.write(to: AMQPEventSink(connection: connection), progress: progress)
+                return try await write(to: AMQPEventSink(connection: connection))
             }
+        case .http:
+            let base = try ingestURL ?? "http://127.0.0.1:\(loadSettings().ingestPort)"
+            events = try await write(to: HTTPEventSink(ingest: URL(string: base)!, writeKey: writeKey))
         }
         bar.finish()
         let elapsed = clock.now - began

@@ -40,6 +40,8 @@ struct ConfigurationTests {
         (["evaluate", "--truth", "no/such/truth.json"], [:], "--truth no/such/truth.json: cannot be read"),
         (["simulate", "--accounts", "0", "--out", "-"], [:], "--accounts must be at least 1"),
         (["simulate", "--via", "amqp", "--usage-scale=-1"], [:], "--usage-scale must not be negative"),
+        (["simulate", "--via", "http", "--speed", "0"], [:], "--speed must be a positive number"),
+        (["simulate", "--via", "http", "--ingest-url", "ftp://x"], [:], "--ingest-url must be an http(s) URL"),
         (["bench", "--workers", "1,zero"], [:], "--workers must be positive whole numbers"),
         (["tasks", "snooze", "t1", "--until", "someday"], [:], "--until must be an ISO-8601 time or a number of days"),
         (["tasks", "reassign", "t1", "--to", "dana"], [:], "--to must be csm.<id>, pool.<name> or manager.<id>"),

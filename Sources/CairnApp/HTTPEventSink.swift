@@ -1,0 +1,74 @@
+public import CairnCore
+public import CairnSimulator
+public import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Sends simulated events through Cairn's Segment-compatible HTTP ingest, as the Segment libraries would: `/v1/batch`
+/// calls of at most 500 events and 400 KB, each sent again (after `Retry-After`, or a growing delay) until ingest
+/// answers 200. Any other answer (a bad write key, a refused event) ends the run with ingest's error.
+public actor HTTPEventSink: EventSink {
+    let batchURL: URL
+    let authorization: String
+    public private(set) var sent = 0
+
+    public init(ingest: URL, writeKey: String) {
+        batchURL = ingest.appendingPathComponent("v1").appendingPathComponent("batch")
+        authorization = "Basic " + Data("\(writeKey):".utf8).base64EncodedString()
+    }
+
+    public func write(_ events: [AccountEvent]) async throws {
+        var batch: [JSONValue] = []
+        var bytes = 0
+        for event in events {
+            let call = event.segmentCall
+            let size = call.serialized().count + 1
+            if !batch.isEmpty, batch.count >= 500 || bytes + size > 400_000 {
+                try await send(batch)
+                (batch, bytes) = ([], 0)
+            }
+            batch.append(call)
+            bytes += size
+        }
+        if !batch.isEmpty { try await send(batch) }
+    }
+
+    public func finish() async throws {}
+
+    private func send(_ batch: [JSONValue]) async throws {
+        var request = URLRequest(url: batchURL)
+        request.httpMethod = "POST"
+        request.setValue(authorization, forHTTPHeaderField: "Authorization")
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = Data(JSONValue.object(["batch": .array(batch)]).serialized())
+        request.timeoutInterval = 30
+        var delay = 0.1
+        var failures = 0
+        while true {
+            let wait: Double
+            do {
+                let (data, response) = try await URLSession.shared.data(for: request)
+                let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+                if status == 200 {
+                    sent += batch.count
+                    return
+                }
+                guard status == 429 || status >= 500 else {
+                    throw SimulatorError(.output, "ingest at \(batchURL) answered \(status): \(String(decoding: data.prefix(500), as: UTF8.self))")
+                }
+                let retryAfter = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Retry-After").flatMap(Double.init)
+                wait = retryAfter ?? delay
+            } catch let error as SimulatorError {
+                throw error
+            } catch {
+                // Ingest not reachable (yet, or restarting): keep the batch and try again, for up to about a minute.
+                failures += 1
+                guard failures <= 60 else { throw SimulatorError(.output, "cannot reach ingest at \(batchURL): \(error)") }
+                wait = delay
+            }
+            try await Task.sleep(for: .seconds(wait))
+            delay = min(delay * 2, 2)
+        }
+    }
+}
