@@ -172,7 +172,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                "CairnApp", "CairnSimulator", "CairnStore", "CairnCore", "CairnAMQP", "CairnHTTP",
+                "CairnApp", "CairnSimulator", "CairnStore", "CairnCore", "CairnAMQP", "CairnHTTP", "CairnConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -15,7 +15,7 @@ struct Cairn: AsyncParsableCommand {
         abstract: "Cairn: every customer account's journey and health, live, and the right task for the right person.",
         subcommands: [
             Ingest.self, Worker.self, Escalator.self, API.self, Migrate.self, Demo.self, Bench.self, Simulate.self, Evaluate.self,
-            Tasks.self, DeadLetters.self, HashSecret.self,
+            Tasks.self, DeadLetters.self, HashSecret.self, Config.self,
         ])
 }
 

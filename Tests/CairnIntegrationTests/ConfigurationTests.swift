@@ -23,6 +23,25 @@ struct ConfigurationTests {
         #expect(log.contains("CAIRN_CONFIG: \(file.path):4: segments[0].touch:"), "\(log)")
     }
 
+    @Test("cairn config check summarises the shipped cairn.yaml, and names file, line and key of a broken one")
+    func configCheck() async throws {
+        let (status, log) = try await run(["config", "check", "config/cairn.yaml"], environment: [:], name: "config-check")
+        #expect(status == 0, "\(log)")
+        #expect(log.contains("config/cairn.yaml: OK"), "\(log)")
+        #expect(log.contains("playbooks:  15"), "\(log)")
+        #expect(log.contains("enterprise (high touch)"), "\(log)")
+
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-check-\(UUID().uuidString).yaml")
+        try "segments:\n  - name: big\n    touch: very-high\n".write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let (badStatus, badLog) = try await run(["config", "check", file.path], environment: [:], name: "config-check-bad")
+        #expect(badStatus == 1)
+        #expect(badLog.contains("\(file.path):3: segments[0].touch:"), "\(badLog)")
+        let (missingStatus, missingLog) = try await run(["config", "check", "no/such.yaml"], environment: [:], name: "config-check-missing")
+        #expect(missingStatus == 1)
+        #expect(missingLog.contains("no/such.yaml: file not found"), "\(missingLog)")
+    }
+
     @Test("A missing cairn.yaml and a bad clock are named too")
     func missingConfigAndBadClock() async throws {
         let (status, log) = try await run(["worker"], environment: ["CAIRN_CONFIG": "no/such/cairn.yaml"], name: "config-missing")
