@@ -3,8 +3,9 @@ public import Logging
 
 /// Ends the process when a batch's database work hangs, so that its supervisor starts a fresh one.
 ///
-/// A PostgreSQL restart can leave the connection pool (postgres-nio's) with a request it never serves again: the
-/// fault suite saw a worker wait for ever after PostgreSQL came back, holding its unacknowledged deliveries.
+/// A PostgreSQL restart can leave a batch's database call waiting for ever: the fault suite saw a worker hold its
+/// unacknowledged deliveries after PostgreSQL came back, with no error, while the same process's other queries (its
+/// outbox relay) went on working. Where in postgres-nio the call is lost is not known yet.
 /// Nothing of the batch is acknowledged, so exiting loses nothing: the broker hands the deliveries to another
 /// consumer, and the restarted process starts with a fresh pool. Status 75 (EX_TEMPFAIL) says "start me again".
 public enum Watchdog {

@@ -315,7 +315,7 @@ struct FaultRun {
 
     /// The messages to publish: the stream, or the stream with duplicates, reordering or poison mixed in.
     func plannedMessages() -> [AMQPMessage] {
-        var random = SplitMix(seed: 42)
+        var random = BadInputGenerator.Random(state: 42)
         let good = stream.map { event in
             AMQPMessage(exchange: CairnTopology.events, routingKey: event.routingKey, body: event.encoded(), messageID: event.messageId)
         }
@@ -553,19 +553,6 @@ final class Shared<Value: Sendable>: Sendable {
             defer { value = copy }
             return body(&copy)
         }
-    }
-}
-
-/// A small deterministic generator (SplitMix64), so a reordered stream is the same on every run.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 
