@@ -30,6 +30,8 @@ public struct CairnSettings: Sendable {
     /// `CAIRN_BATCH_TIMEOUT`: seconds one batch's transaction may take before a worker or escalator exits with
     /// status 75 for its supervisor to restart it (see `Watchdog`).
     public var batchTimeout: Duration
+    /// `CAIRN_SHUTDOWN_TIMEOUT`: seconds a graceful shutdown may take before the process exits with status 75.
+    public var shutdownTimeout: Duration
     /// Publishing connections `cairn ingest` spreads its requests over.
     public var ingestPublishers: Int
     /// Address the HTTP roles listen on.
@@ -53,6 +55,7 @@ public struct CairnSettings: Sendable {
         "CAIRN_CLOCK": "wall",
         "CAIRN_SWEEP_INTERVAL": "60",
         "CAIRN_BATCH_TIMEOUT": "120",
+        "CAIRN_SHUTDOWN_TIMEOUT": "30",
         "LOG_LEVEL": "info",
     ]
 
@@ -115,6 +118,10 @@ public struct CairnSettings: Sendable {
             throw SettingsError(variable: "CAIRN_BATCH_TIMEOUT", message: "must be a number of seconds from 1 to 3600")
         }
         batchTimeout = .milliseconds(Int(timeout * 1000))
+        guard let shutdown = Double(value("CAIRN_SHUTDOWN_TIMEOUT")), shutdown >= 1, shutdown <= 3_600 else {
+            throw SettingsError(variable: "CAIRN_SHUTDOWN_TIMEOUT", message: "must be a number of seconds from 1 to 3600")
+        }
+        shutdownTimeout = .milliseconds(Int(shutdown * 1000))
         metricsPort = environment["CAIRN_METRICS_PORT"].flatMap { $0.isEmpty ? nil : $0 } == nil ? nil : try port("CAIRN_METRICS_PORT")
         guard let level = Logger.Level(rawValue: value("LOG_LEVEL").lowercased()) else {
             throw SettingsError(variable: "LOG_LEVEL", message: "must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")

@@ -35,7 +35,9 @@ public func buildServiceGroup(
 
     var services: [any Service] = [store.client, connection]
     if roles.contains(.worker) || roles.contains(.escalator) {
-        services.append(OutboxRelay(store: store, connection: connection, logger: logger))
+        var relay = OutboxRelay(store: store, connection: connection, logger: logger)
+        relay.roundTimeout = settings.batchTimeout
+        services.append(relay)
     }
     if roles.contains(.worker) {
         var worker = EventWorker(store: store, connection: connection, logger: logger)
@@ -81,10 +83,26 @@ public func buildServiceGroup(
                 registry: metrics, host: settings.httpHost, port: port, logger: logger,
                 isReady: { connection.isConnected ? await store.isReachable(logger: logger) : false }))
     }
+    armShutdownDeadline(settings.shutdownTimeout, logger: logger)
     return ServiceGroup(
         configuration: .init(
             services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
+}
+
+/// Bounds a graceful shutdown: once SIGTERM or SIGINT arrived, a process still running after `timeout` logs why
+/// and exits with status 75. A database call that is never resumed (see `Watchdog`) would otherwise keep the
+/// process from ending; nothing unacknowledged is lost by exiting, the broker delivers it again.
+func armShutdownDeadline(_ timeout: Duration, logger: Logger) {
+    Task.detached {
+        for await _ in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+            try? await Task.sleep(for: timeout)
+            logger.critical(
+                "graceful shutdown did not finish in time; exiting (nothing unacknowledged is lost)",
+                metadata: ["cairn.limit": "\(timeout)"])
+            exit(Watchdog.exitStatus)
+        }
+    }
 }
 
 /// Applies pending migrations with a short-lived pool; safe to run from several processes at once.

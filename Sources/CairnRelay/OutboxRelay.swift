@@ -14,6 +14,8 @@ public struct OutboxRelay: Service {
     /// Wait after an empty round; doubles while the outbox stays empty, up to `maxIdleDelay`.
     public var minIdleDelay: Duration = .milliseconds(10)
     public var maxIdleDelay: Duration = .milliseconds(200)
+    /// How long one round (read, publish, mark sent) may take before the process gives up and exits (see `Watchdog`).
+    public var roundTimeout: Duration = .seconds(120)
 
     let store: Store
     let connection: AMQPConnection
@@ -44,7 +46,8 @@ public struct OutboxRelay: Service {
     /// One round: returns how many rows were sent (0 when there was nothing to send or the round failed).
     func relayOnce(declared: inout Set<String>) async -> Int {
         do {
-            return try await store.relayOutbox(limit: batchSize, logger: logger) { rows in
+            return try await Watchdog.run(limit: roundTimeout, what: "an outbox round", logger: logger) {
+              try await store.relayOutbox(limit: batchSize, logger: logger) { rows in
                 for destination in Set(rows.filter { $0.exchange == CairnTopology.tasks }.map(\.routingKey)).sorted()
                 where destination != "outreach" && !declared.contains(destination) {  // cairn.outreach is in the core topology
                     try await connection.declare(CairnTopology.taskQueue(destination: destination))
@@ -58,6 +61,7 @@ public struct OutboxRelay: Service {
                         message.mandatory = row.exchange == CairnTopology.tasks
                         return message
                     })
+              }
             }
         } catch {
             logger.warning("outbox relay round failed; will retry", metadata: ["error": "\(error)"])
