@@ -79,6 +79,7 @@ struct ShutdownTests {
         defer { ingest.kill() }
         #expect(await eventually { (try? await http(port: port, path: "/readyz"))?.status == 200 }, "\(ingest.log)")
 
+        let answered = Shared(0)
         async let outcomes: [(String, Int)] = withTaskGroup(of: [(String, Int)].self) { group in
             for client in 0..<8 {
                 group.addTask {
@@ -90,6 +91,7 @@ struct ShutdownTests {
                             port: port, path: "/v1/batch", body: json(#"{"batch":[\#(body.joined(separator: ","))]}"#),
                             headers: ["Authorization": basicAuth("dev-write-key")]))?.status ?? 0
                         results.append((id, status))
+                        if status == 200 { answered.withLock { $0 += 1 } }
                         if status == 0 { break }  // the listener is closed
                     }
                     return results
@@ -97,7 +99,8 @@ struct ShutdownTests {
             }
             return await group.reduce(into: []) { $0 += $1 }
         }
-        try await Task.sleep(for: .milliseconds(800))
+        // Stop once requests are being answered (on a loaded machine the first ones take a while), with more in flight.
+        #expect(await eventually(timeout: .seconds(60)) { answered.withLock { $0 } >= 20 }, "\(ingest.log)")
         let (status, took, exited) = await Self.stop(ingest)
         let results = await outcomes
         #expect(status == 0 && exited, "\(ingest.log)")
