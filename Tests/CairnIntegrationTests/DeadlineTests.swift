@@ -40,9 +40,24 @@ struct DeadlineTests {
                 }
             }
         }
-        try await Task.sleep(for: .milliseconds(500))
+        // The row is held once the holder's transaction sits idle in transaction.
+        let database = environment.database.database
+        let held = try await environment.withStore { store in
+            await eventually(timeout: .seconds(30)) {
+                (try? await store.integer(
+                    "SELECT count(*)::int8 FROM pg_stat_activity WHERE datname = \(database) AND state = 'idle in transaction'")) ?? 0 >= 1
+            }
+        }
+        #expect(held)
         try await environment.withAMQP { try await $0.publish(events[1].message) }
-        try await Task.sleep(for: .seconds(1))
+        // Only once the worker's batch waits on the lock is the batch (and so the shutdown) stuck.
+        let waiting = try await environment.withStore { store in
+            await eventually(timeout: .seconds(30)) {
+                (try? await store.integer(
+                    "SELECT count(*)::int8 FROM pg_stat_activity WHERE datname = \(database) AND wait_event_type = 'Lock'")) ?? 0 >= 1
+            }
+        }
+        #expect(waiting, "the worker's batch never waited on the held row")
 
         let status: Int32?
         if deadline == "batch" {

@@ -195,6 +195,7 @@ struct ShutdownTests {
         defer { if stream.isRunning { stream.terminate() } }
         #expect(await eventually { ((try? String(contentsOf: output, encoding: .utf8)) ?? "").contains(": connected") })
 
+        let answered = Shared(0)
         async let outcomes: [Int] = withTaskGroup(of: [Int].self) { group in
             for _ in 0..<6 {
                 group.addTask {
@@ -203,6 +204,7 @@ struct ShutdownTests {
                         let status = (try? await http(
                             port: port, path: "/api/v1/accounts?limit=50", headers: ["Authorization": "Bearer dev-api-token"]))?.status ?? 0
                         statuses.append(status)
+                        if status == 200 { answered.withLock { $0 += 1 } }
                         if status == 0 { break }
                     }
                     return statuses
@@ -210,7 +212,8 @@ struct ShutdownTests {
             }
             return await group.reduce(into: []) { $0 += $1 }
         }
-        try await Task.sleep(for: .milliseconds(800))
+        // Stop once requests are being answered, with more in flight.
+        #expect(await eventually(timeout: .seconds(60)) { answered.withLock { $0 } >= 20 }, "\(api.log)")
         let (status, took, exited) = await Self.stop(api)
         let statuses = await outcomes
         #expect(status == 0 && exited, "\(api.log)")
