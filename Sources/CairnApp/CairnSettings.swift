@@ -65,6 +65,13 @@ public struct CairnSettings: Sendable {
             let given = environment[name]?.trimmingCharacters(in: .whitespaces) ?? ""
             return given.isEmpty ? Self.defaults[name]! : given
         }
+        /// A duration in seconds within `range`; the message names the range as written ("0.1", "3600").
+        func seconds(_ name: String, in range: ClosedRange<Double>, as written: (String, String)) throws -> Duration {
+            guard let seconds = Double(value(name)), range.contains(seconds) else {
+                throw SettingsError(variable: name, message: "must be a number of seconds from \(written.0) to \(written.1)")
+            }
+            return .milliseconds(Int(seconds * 1000))
+        }
         func port(_ name: String) throws -> Int {
             guard let port = Int(value(name)), (1...65_535).contains(port) else {
                 throw SettingsError(variable: name, message: "must be a port number from 1 to 65535")
@@ -110,18 +117,9 @@ public struct CairnSettings: Sendable {
             throw SettingsError(variable: "CAIRN_CLOCK", message: "must be wall or stream")
         }
         self.clock = clock
-        guard let seconds = Double(value("CAIRN_SWEEP_INTERVAL")), seconds >= 0.1, seconds <= 86_400 else {
-            throw SettingsError(variable: "CAIRN_SWEEP_INTERVAL", message: "must be a number of seconds from 0.1 to 86400")
-        }
-        sweepInterval = .milliseconds(Int(seconds * 1000))
-        guard let timeout = Double(value("CAIRN_BATCH_TIMEOUT")), timeout >= 1, timeout <= 3_600 else {
-            throw SettingsError(variable: "CAIRN_BATCH_TIMEOUT", message: "must be a number of seconds from 1 to 3600")
-        }
-        batchTimeout = .milliseconds(Int(timeout * 1000))
-        guard let shutdown = Double(value("CAIRN_SHUTDOWN_TIMEOUT")), shutdown >= 1, shutdown <= 3_600 else {
-            throw SettingsError(variable: "CAIRN_SHUTDOWN_TIMEOUT", message: "must be a number of seconds from 1 to 3600")
-        }
-        shutdownTimeout = .milliseconds(Int(shutdown * 1000))
+        sweepInterval = try seconds("CAIRN_SWEEP_INTERVAL", in: 0.1...86_400, as: ("0.1", "86400"))
+        batchTimeout = try seconds("CAIRN_BATCH_TIMEOUT", in: 1...3_600, as: ("1", "3600"))
+        shutdownTimeout = try seconds("CAIRN_SHUTDOWN_TIMEOUT", in: 1...3_600, as: ("1", "3600"))
         metricsPort = environment["CAIRN_METRICS_PORT"].flatMap { $0.isEmpty ? nil : $0 } == nil ? nil : try port("CAIRN_METRICS_PORT")
         guard let level = Logger.Level(rawValue: value("LOG_LEVEL").lowercased()) else {
             throw SettingsError(variable: "LOG_LEVEL", message: "must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")

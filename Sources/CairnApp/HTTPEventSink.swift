@@ -19,29 +19,29 @@ public actor HTTPEventSink: EventSink {
     }
 
     public func write(_ events: [AccountEvent]) async throws {
-        var batch: [JSONValue] = []
+        // Each call serialized once; a batch body is `{"batch":[` the calls joined by commas `]}`.
+        var batch: [[UInt8]] = []
         var bytes = 0
         for event in events {
-            let call = event.segmentCall
-            let size = call.serialized().count + 1
-            if !batch.isEmpty, batch.count >= 500 || bytes + size > 400_000 {
+            let call = event.segmentCall.serialized()
+            if !batch.isEmpty, batch.count >= 500 || bytes + call.count + 1 > 400_000 {
                 try await send(batch)
                 (batch, bytes) = ([], 0)
             }
             batch.append(call)
-            bytes += size
+            bytes += call.count + 1
         }
         if !batch.isEmpty { try await send(batch) }
     }
 
     public func finish() async throws {}
 
-    private func send(_ batch: [JSONValue]) async throws {
+    private func send(_ batch: [[UInt8]]) async throws {
         var request = URLRequest(url: batchURL)
         request.httpMethod = "POST"
         request.setValue(authorization, forHTTPHeaderField: "Authorization")
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.httpBody = Data(JSONValue.object(["batch": .array(batch)]).serialized())
+        request.httpBody = Data(Array(#"{"batch":["#.utf8) + Array(batch.joined(separator: [UInt8(ascii: ",")])) + Array("]}".utf8))
         request.timeoutInterval = 30
         var delay = 0.1
         var failures = 0

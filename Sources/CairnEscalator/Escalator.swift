@@ -40,13 +40,14 @@ public struct Escalator: Service {
             apply: { signals in
                 let configuration = store.engine
                 let wall = Date()
-                let outcome = try await Watchdog.run(limit: batchTimeout, what: "a batch of \(signals.count) signals", logger: logger) {
-                  try await store.handle(signals, logger: logger) { signal, account in
-                    // On the stream clock an account's "now" is its own latest event time, so what a signal starts
-                    // does not depend on how far behind the escalator runs.
+                // On the stream clock an account's "now" is its own latest event time, so what a signal starts
+                // does not depend on how far behind the escalator runs.
+                let decide = { @Sendable (signal: Signal, account: AccountContext) -> EscalationPlan in
                     let now = clock == .stream ? max(account.lastEventAt ?? signal.at, signal.at) : wall
                     return Escalation.plan(for: signal, account: account, configuration: configuration, now: now)
-                  }
+                }
+                let outcome = try await Watchdog.run(limit: batchTimeout, what: "a batch of \(signals.count) signals", logger: logger) {
+                    try await store.handle(signals, logger: logger, decide: decide)
                 }
                 Counter(label: "cairn_escalator_tasks_created_total").increment(by: outcome.created)
                 Counter(label: "cairn_escalator_tasks_updated_total").increment(by: outcome.updated)

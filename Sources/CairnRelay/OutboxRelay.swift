@@ -47,25 +47,30 @@ public struct OutboxRelay: Service {
     func relayOnce(declared: inout Set<String>) async -> Int {
         do {
             return try await Watchdog.run(limit: roundTimeout, what: "an outbox round", logger: logger) {
-              try await store.relayOutbox(limit: batchSize, logger: logger) { rows in
-                for destination in Set(rows.filter { $0.exchange == CairnTopology.tasks }.map(\.routingKey)).sorted()
-                where destination != "outreach" && !declared.contains(destination) {  // cairn.outreach is in the core topology
-                    try await connection.declare(CairnTopology.taskQueue(destination: destination))
-                    declared.insert(destination)
-                }
-                try await connection.publish(
-                    rows.map { row in
-                        var message = AMQPMessage(
-                            exchange: row.exchange, routingKey: row.routingKey, body: Array(row.payload.utf8),
-                            messageID: row.messageID)
-                        message.mandatory = row.exchange == CairnTopology.tasks
-                        return message
-                    })
-              }
+                try await sendRound(declared: &declared)
             }
         } catch {
             logger.warning("outbox relay round failed; will retry", metadata: ["error": "\(error)"])
             return 0
+        }
+    }
+
+    /// Reads a batch of unsent rows, publishes them with confirms (declaring task queues first seen), marks them sent.
+    private func sendRound(declared: inout Set<String>) async throws -> Int {
+        try await store.relayOutbox(limit: batchSize, logger: logger) { rows in
+            for destination in Set(rows.filter { $0.exchange == CairnTopology.tasks }.map(\.routingKey)).sorted()
+            where destination != "outreach" && !declared.contains(destination) {  // cairn.outreach is in the core topology
+                try await connection.declare(CairnTopology.taskQueue(destination: destination))
+                declared.insert(destination)
+            }
+            try await connection.publish(
+                rows.map { row in
+                    var message = AMQPMessage(
+                        exchange: row.exchange, routingKey: row.routingKey, body: Array(row.payload.utf8),
+                        messageID: row.messageID)
+                    message.mandatory = row.exchange == CairnTopology.tasks
+                    return message
+                })
         }
     }
 }

@@ -1,13 +1,11 @@
 import CairnAMQP
+import CairnApp
 import CairnCore
 import CairnSimulator
 import CairnStore
 import CairnTesting
 import Foundation
 import Glibc
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import PostgresNIO
 import Synchronization
 import Testing
@@ -33,20 +31,12 @@ struct PrivateServers: Sendable {
             managementURL: "http://guest:guest@127.0.0.1:\(environment["CAIRN_AMQP_MGMT_PORT"]!)",
             databaseURL: "postgres://cairn:cairn@127.0.0.1:\(environment["CAIRN_PG_PORT"]!)/cairn")
         let instance = PrivateServers(environment: environment, servers: servers)
-        try await instance.infra("start")
+        try instance.infra("start")
         return instance
     }
 
-    /// Runs `scripts/local-infra <arguments>` for this instance (for example `stop rabbitmq`).
-    func infra(_ arguments: String...) async throws {
-        try infraSync(arguments)
-    }
-
-    func infraSync(_ arguments: String...) throws {
-        try infraSync(arguments)
-    }
-
-    func infraSync(_ arguments: [String]) throws {
+    /// Runs `scripts/local-infra <arguments>` for this instance (for example `stop rabbitmq`) and waits for it.
+    func infra(_ arguments: String...) throws {
         // Output to a file, not a pipe: the servers it starts keep their inherited descriptors open for good.
         let log = TestInfrastructure.artifacts.appendingPathComponent("logs/fault-infra.log")
         try FileManager.default.createDirectory(at: log.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -119,15 +109,6 @@ enum Fault: Sendable, Hashable {
         case .duplicateAndReorder: "100% duplicated and reordered"
         case .poison: "1% poison messages"
         case .backlog: "backlog queued, workers started after"
-        }
-    }
-
-    var injections: Int {
-        switch self {
-        case .none: 0
-        case .killWorker(let times), .killEscalator(let times), .killIngest(let times): times
-        case .restartBroker, .restartDatabase, .backlog: 1
-        case .duplicateAndReorder, .poison: -1  // per message; reported as a share
         }
     }
 }
@@ -297,12 +278,14 @@ struct FaultRun {
             }
         }
         supervisor.cancel()
-        var outcome = try await measure(environment: environment, goodIDs: goodIDs, acknowledged: acknowledged.withLock { $0 })
+        // Duplicates and poison are extra messages; every other fault counts its injections.
+        let extra = messages.count - stream.count
+        var outcome = try await measure(
+            environment: environment, goodIDs: goodIDs, acknowledged: acknowledged.withLock { $0 },
+            poisonSent: fault == .poison ? extra : 0)
         outcome.restarts = roles.ownExits
         outcome.messages = messages.count
-        outcome.injected = fault.injections < 0
-            ? (fault == .poison ? "\(outcome.poisonSent) messages" : "\(messages.count - stream.count) messages")
-            : "\(injected.withLock { $0 })×"
+        outcome.injected = extra > 0 ? "\(extra) messages" : "\(injected.withLock { $0 })×"
         outcome.seconds = (ContinuousClock.now - started) / .seconds(1)
         let statuses = await roles.stopAll()
         // A role whose shutdown outlived CAIRN_SHUTDOWN_TIMEOUT ended through the deadline (75): counted with the
@@ -384,44 +367,30 @@ struct FaultRun {
         }
     }
 
-    /// Sends the stream to ingest as Segment batches, four requests in flight; a request that fails (ingest killed,
-    /// connection refused, 503) is sent again until answered 200, as the Segment libraries do.
+    /// Sends the stream to ingest as Segment batches of `chunk` events, four requests in flight, through the
+    /// product's `HTTPEventSink` (as `cairn simulate --via http` does): a batch refused by a killed or restarting
+    /// ingest is sent again until answered 200, as the Segment libraries do.
     func sendOverHTTP(port: Int, acknowledged: Shared<Set<String>>) async throws {
         let chunks = stride(from: 0, to: stream.count, by: Self.chunk).map { Array(stream[$0..<min($0 + Self.chunk, stream.count)]) }
         let next = Shared(0)
+        let ingest = URL(string: "http://127.0.0.1:\(port)")!
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<4 {
                 group.addTask {
+                    let sink = HTTPEventSink(ingest: ingest, writeKey: "dev-write-key")
                     while true {
                         let index = next.withLock { value -> Int in
                             defer { value += 1 }
                             return value
                         }
                         guard index < chunks.count else { return }
-                        let body = JSONValue.object(["batch": .array(chunks[index].map(\.segmentCall))]).serialized()
-                        var attempts = 0
-                        while await batchStatus(port: port, body: body) != 200 {
-                            attempts += 1
-                            guard attempts < 600 else { throw TestError("ingest never accepted batch \(index)") }
-                            try await Task.sleep(for: .milliseconds(100))
-                        }
+                        try await sink.write(chunks[index])
                         acknowledged.withLock { $0.formUnion(chunks[index].map(\.messageId)) }
                     }
                 }
             }
             try await group.waitForAll()
         }
-    }
-
-    private func batchStatus(port: Int, body: [UInt8]) async -> Int {
-        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/v1/batch")!)
-        request.httpMethod = "POST"
-        request.setValue("Basic \(Data("dev-write-key:".utf8).base64EncodedString())", forHTTPHeaderField: "Authorization")
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.httpBody = Data(body)
-        request.timeoutInterval = 10
-        guard let (_, response) = try? await URLSession.shared.data(for: request) else { return 0 }
-        return (response as? HTTPURLResponse)?.statusCode ?? 0
     }
 
     // MARK: - Faults
@@ -460,10 +429,10 @@ struct FaultRun {
         case .restartBroker, .restartDatabase:
             let service = fault == .restartBroker ? "rabbitmq" : "postgres"
             guard await waitUntil({ await applied() >= total / 3 }) else { return }
-            try await servers.infra("stop", service)
+            try servers.infra("stop", service)
             injected.withLock { $0 += 1 }
             try await Task.sleep(for: .seconds(3))
-            try await servers.infra("start", service)
+            try servers.infra("start", service)
         }
     }
 
@@ -473,7 +442,9 @@ struct FaultRun {
 
     // MARK: - Measuring
 
-    func measure(environment: IsolatedEnvironment, goodIDs: Set<String>, acknowledged: Set<String>) async throws -> FaultOutcome {
+    func measure(
+        environment: IsolatedEnvironment, goodIDs: Set<String>, acknowledged: Set<String>, poisonSent: Int
+    ) async throws -> FaultOutcome {
         let (applied, counted, openPlays, duplicatePlays, outbox) = try await environment.withStore { store in
             var applied: Set<String> = []
             for try await id in try await store.client.query("SELECT message_id FROM events").decode(String.self) {
@@ -512,7 +483,6 @@ struct FaultRun {
             let dead = await connection.peek(queue: CairnTopology.deadEvents, count: Int.max, timeout: .seconds(3))
             return (published, dead)
         }
-        let poisonSent = fault == .poison ? plannedMessages().count - stream.count : 0
         return FaultOutcome(
             fault: fault, injected: "", events: goodIDs.count, messages: 0, acknowledged: acknowledged.intersection(goodIDs).count,
             applied: applied.intersection(goodIDs).count, lost: acknowledged.intersection(goodIDs).subtracting(applied).count,
@@ -552,11 +522,7 @@ final class Shared<Value: Sendable>: Sendable {
     private let mutex: Mutex<Value>
     init(_ value: Value) { mutex = Mutex(value) }
     func withLock<Result: Sendable>(_ body: (inout Value) -> Result) -> Result {
-        mutex.withLock { value in
-            var copy = value
-            defer { value = copy }
-            return body(&copy)
-        }
+        mutex.withLock { body(&$0) }
     }
 }
 

@@ -36,7 +36,7 @@ struct FaultSuiteTests {
         configuration.usageScale = profile.usageScale
         let stream = try Simulation(configuration: configuration).flatMap(\.events)
         let servers = try await PrivateServers.start()
-        defer { try? servers.infraSync("stop") }
+        defer { try? servers.infra("stop") }
 
         let faults: [Fault] = [
             .none, .killWorker(times: profile.kills), .killEscalator(times: profile.kills), .killIngest(times: profile.kills),

@@ -24,8 +24,7 @@ struct SimulateTests {
             environment: processEnvironment, logName: "simulate-\(environment.name)")
         defer { simulate.kill() }
         #expect(await simulate.exitStatus(within: .seconds(120)) == 0, "\(simulate.log)")
-        let summary = simulate.log.split(separator: "\n").last { $0.contains(" events, ") } ?? ""
-        let published = Int(summary.split(separator: " ").first ?? "") ?? 0
+        let published = simulate.simulatedEventCount
         #expect(published > 100, "\(simulate.log)")
 
         let applied = try await environment.withStore { store in
@@ -59,5 +58,14 @@ struct SimulateTests {
         #expect(await simulate.exitStatus(within: .seconds(60)) == 0, "\(simulate.log)")
         // A lower bound only: nine waits of 0.1 s between ten days. How much longer it takes depends on the machine.
         #expect(ContinuousClock.now - started >= .milliseconds(900))
+    }
+}
+
+extension CairnProcess {
+    /// The event count of `cairn simulate`'s summary line, "<n> events, <accounts> accounts, <days> days in <s> s
+    /// (...)"; 0 when there is none yet.
+    var simulatedEventCount: Int {
+        let summary = log.split(separator: "\n").last { $0.contains(" events, ") } ?? ""
+        return Int(summary.split(separator: " ").first ?? "") ?? 0
     }
 }

@@ -32,9 +32,7 @@ struct TopologyTests {
             environment: processEnvironment, logName: "simulate-\(environment.name)")
         defer { simulate.kill() }
         #expect(await simulate.exitStatus(within: .seconds(120)) == 0, "\(simulate.log)")
-        // The summary line: "<n> events, <accounts> accounts, <days> days in <s> s (...)".
-        let summary = simulate.log.split(separator: "\n").last { $0.contains(" events, ") } ?? ""
-        let published = Int(summary.split(separator: " ").first ?? "") ?? 0
+        let published = simulate.simulatedEventCount
         #expect(published > 1_000, "\(simulate.log)")
 
         let settled = try await environment.withStore { store in
