@@ -1,4 +1,5 @@
 public import Foundation
+import CairnCore
 
 /// What to simulate: how many accounts, how many days from which day, and the seed that makes it reproducible.
 public struct SimulationConfiguration: Sendable, Hashable {

@@ -114,4 +114,43 @@ extension Migration {
             -- Health trend per day.
             CREATE INDEX health_history_day ON health_history (day)
             """)
+
+    /// The journey and health triggers no longer copy stage, score and band onto `accounts` with an UPDATE of
+    /// their own: that wrote every touched account row three times per batch (each time into every index of
+    /// the list), the largest cost of a worker's transaction. `Store.save` now writes those columns in its one
+    /// UPDATE of the account, and the triggers only keep the change times on their own rows.
+    static let readModelWrittenOnce = Migration(
+        version: 6, name: "read model written once per account",
+        sql: """
+            CREATE OR REPLACE FUNCTION cairn_journey_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP = 'UPDATE' AND NEW.stage IS NOT DISTINCT FROM OLD.stage THEN
+                    NEW.stage_changed_at := OLD.stage_changed_at;  -- unchanged stage keeps its time
+                ELSE
+                    NEW.stage_changed_at := clock_timestamp();  -- for the live stream
+                END IF;  -- stage
+                RETURN NEW;  -- the row with its change time
+            END
+            $$;
+
+            CREATE OR REPLACE FUNCTION cairn_health_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP = 'INSERT' THEN
+                    NEW.band_changed_at := NEW.evaluated_at;  -- first band
+                ELSIF NEW.band IS DISTINCT FROM OLD.band THEN
+                    NEW.previous_band := OLD.band;  -- for recent band changes
+                    NEW.band_changed_at := NEW.evaluated_at;  -- event time of the change
+                ELSE
+                    NEW.previous_band := OLD.previous_band;  -- unchanged band
+                    NEW.band_changed_at := OLD.band_changed_at;  -- keeps its time
+                END IF;  -- band
+                IF TG_OP = 'UPDATE' AND NEW.score = OLD.score AND NEW.band = OLD.band THEN
+                    NEW.score_changed_at := OLD.score_changed_at;  -- nothing new for the stream
+                ELSE
+                    NEW.score_changed_at := clock_timestamp();  -- for the live stream
+                END IF;  -- score
+                RETURN NEW;  -- the row with its change time
+            END
+            $$
+            """)
 }

@@ -14,7 +14,9 @@ struct Migration: Sendable {
 }
 
 extension Migration {
-    static let all: [Migration] = [walkingSkeleton, learnedAccounts, journeysAndHealth, taskLifecycle, readModel]
+    static let all: [Migration] = [
+        walkingSkeleton, learnedAccounts, journeysAndHealth, taskLifecycle, readModel, readModelWrittenOnce,
+    ]
 
     static let walkingSkeleton = Migration(
         version: 1, name: "walking skeleton",

@@ -29,25 +29,14 @@ enum StateCodec {
         }
     }
 
-    static let factsEncoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.dateEncodingStrategy = .millisecondsSince1970
-        return encoder
-    }()
-
-    static let factsDecoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .millisecondsSince1970
-        return decoder
-    }()
-
+    /// The facts' own JSON writer and reader (`AccountFacts+JSON`), in the `Codable` shape the database's
+    /// read-model trigger reads.
     static func encode(facts: AccountFacts) -> String {
-        String(decoding: try! factsEncoder.encode(facts), as: UTF8.self)
+        facts.encodedJSON()
     }
 
     static func decodeFacts(_ text: String) throws -> AccountFacts {
-        try factsDecoder.decode(AccountFacts.self, from: Data(text.utf8))
+        try AccountFacts(encodedJSON: text)
     }
 
     /// One encoder for the worker's hot path (`JSONEncoder.cairn` makes a new one each time).

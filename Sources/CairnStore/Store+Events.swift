@@ -232,17 +232,27 @@ extension Store {
         return activity
     }
 
+    /// Writes the engine's conclusions: the account row once (facts, and the list's keys: stage, score, band and
+    /// the time of the last stage or band change), the journey, the health and its day in the history.
     func save(_ states: [AccountState], on connection: PostgresConnection, logger: Logger) async throws {
         let ids = states.map(\.accountId)
         try await connection.query(
             """
             UPDATE accounts a SET facts = x.facts::jsonb, name = NULLIF(x.n, ''), csm_id = NULLIF(x.c, ''),
                 segment = NULLIF(x.s, ''), at_risk = x.r, first_event_at = NULLIF(x.f, '')::timestamptz,
-                last_event_at = NULLIF(x.l, '')::timestamptz, event_count = x.e, updated_at = now()
+                last_event_at = NULLIF(x.l, '')::timestamptz, event_count = x.e, updated_at = now(),
+                stage = x.st, score = CASE WHEN x.b = '' THEN a.score ELSE x.sc END,
+                band = CASE WHEN x.b = '' THEN a.band ELSE x.b END,
+                changed_at = GREATEST(a.changed_at,
+                    CASE WHEN x.st IS DISTINCT FROM a.stage THEN NULLIF(x.se, '')::timestamptz END,
+                    CASE WHEN x.b <> '' AND x.b IS DISTINCT FROM a.band THEN NULLIF(x.ev, '')::timestamptz END)
             FROM unnest(\(ids), \(states.map { StateCodec.encode(facts: $0.facts) }), \(states.map { $0.name.orEmpty }),
                         \(states.map { $0.csmId.orEmpty }), \(states.map { $0.segment.orEmpty }), \(states.map(\.atRisk)),
                         \(states.map { Self.text($0.firstEventAt) }), \(states.map { Self.text($0.lastEventAt) }),
-                        \(states.map(\.eventCount))) AS x(id, facts, n, c, s, r, f, l, e)
+                        \(states.map(\.eventCount)), \(states.map(\.stage.rawValue)), \(states.map { Self.text($0.stageEnteredAt) }),
+                        \(states.map { $0.health?.score ?? 0 }), \(states.map { $0.health?.band.rawValue ?? "" }),
+                        \(states.map { Self.text($0.health?.evaluatedAt) }))
+                AS x(id, facts, n, c, s, r, f, l, e, st, se, sc, b, ev)
             WHERE a.account_id = x.id
             """, logger: logger)
         try await connection.query(

@@ -1,19 +1,20 @@
-import Foundation
+public import Foundation
 
 /// A UTC calendar day as days since 1970-01-01, with the little calendar arithmetic the simulator needs
-/// (Hinnant's civil-from-days algorithm: exact, and independent of `Calendar` and the time zone).
-struct CivilDate: Hashable, Comparable, Sendable {
-    var epochDay: Int
+/// (Hinnant's days-from-civil and civil-from-days algorithms: exact, proleptic Gregorian, and independent of
+/// `Calendar` and the time zone). Timestamps and the simulator use it.
+public struct CivilDate: Hashable, Comparable, Sendable {
+    public var epochDay: Int
 
-    init(epochDay: Int) {
+    public init(epochDay: Int) {
         self.epochDay = epochDay
     }
 
-    init(_ date: Date) {
+    public init(_ date: Date) {
         epochDay = Int((date.timeIntervalSince1970 / 86_400).rounded(.down))
     }
 
-    init?(year: Int, month: Int, day: Int) {
+    public init?(year: Int, month: Int, day: Int) {
         guard (1...12).contains(month), (1...31).contains(day) else { return nil }
         let shiftedYear = month <= 2 ? year - 1 : year
         let era = (shiftedYear >= 0 ? shiftedYear : shiftedYear - 399) / 400
@@ -25,7 +26,7 @@ struct CivilDate: Hashable, Comparable, Sendable {
     }
 
     /// Parses `YYYY-MM-DD`.
-    init?(iso text: String) {
+    public init?(iso text: String) {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
             let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2])
@@ -33,7 +34,7 @@ struct CivilDate: Hashable, Comparable, Sendable {
         self.init(year: year, month: month, day: day)
     }
 
-    var components: (year: Int, month: Int, day: Int) {
+    public var components: (year: Int, month: Int, day: Int) {
         let z = epochDay + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097
@@ -46,26 +47,26 @@ struct CivilDate: Hashable, Comparable, Sendable {
     }
 
     /// 0 = Sunday … 6 = Saturday.
-    var weekday: Int {
+    public var weekday: Int {
         ((epochDay + 4) % 7 + 7) % 7
     }
 
-    var isWeekend: Bool {
+    public var isWeekend: Bool {
         weekday == 0 || weekday == 6
     }
 
     /// `YYYY-MM-DD`.
-    var iso: String {
+    public var iso: String {
         let (year, month, day) = components
         return "\(year)-\(month < 10 ? "0" : "")\(month)-\(day < 10 ? "0" : "")\(day)"
     }
 
     /// Midnight UTC of the day.
-    var date: Date {
+    public var date: Date {
         Date(timeIntervalSince1970: Double(epochDay) * 86_400)
     }
 
-    static func < (lhs: CivilDate, rhs: CivilDate) -> Bool {
+    public static func < (lhs: CivilDate, rhs: CivilDate) -> Bool {
         lhs.epochDay < rhs.epochDay
     }
 }
