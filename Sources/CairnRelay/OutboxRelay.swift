@@ -49,6 +49,8 @@ public struct OutboxRelay: Service {
             return try await Watchdog.run(limit: roundTimeout, what: "an outbox round", logger: logger) {
                 try await sendRound(declared: &declared)
             }
+        } catch is CancellationError {
+            return 0  // the service is stopping: nothing failed
         } catch {
             logger.warning("outbox relay round failed; will retry", metadata: ["error": "\(error)"])
             return 0

@@ -125,6 +125,10 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Write the result as JSON to this file.") var json: String?
     @Flag(help: "Only measure publishing with confirms to cairn.events (the baseline of scripts/bench-ingest).")
     var publishOnly = false
+    @Option(help: "Signals per phase of the signal-to-task measurement (paced, then all at once); 0 skips it.")
+    var signals = 5_000
+    @Option(help: "Signals per second in the paced phase of the signal-to-task measurement.") var signalRate = 1_000
+    @Flag(help: "Only the signal-to-task measurement.") var escalationOnly = false
 
     func run() async throws {
         let settings = try loadSettings()
@@ -136,6 +140,17 @@ struct Bench: AsyncParsableCommand {
             print(String(format: "raw publish with confirms: %.0f msg/s", try await benchmark.measurePublish()))
             return
         }
+        guard signals >= 0, signalRate > 0 else { throw ValidationError("--signals must be 0 or more and --signal-rate positive") }
+        var escalation = EscalationBenchmark(settings: settings, logger: makeLogger(settings))
+        escalation.signals = signals
+        escalation.rate = signalRate
+        if escalationOnly {
+            guard signals > 0 else { throw ValidationError("--escalation-only needs --signals above 0") }
+            let result = try await escalation.run()
+            printEscalation(result)
+            try write(result)
+            return
+        }
         let result = try await benchmark.run()
         print("events \(result.events) per measurement, mean event \(result.meanEventBytes) bytes")
         print("| measurement | accounts | workers | seconds | rate (msg/s) | ratio to raw |")
@@ -145,11 +160,34 @@ struct Bench: AsyncParsableCommand {
             print(String(format: "| end-to-end (AMQP publish to committed state) | %d | %d | %.2f | %.0f | %.2f |",
                          run.accounts, run.workers, run.seconds, run.eventsPerSecond, run.ratio))
         }
-        if let json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(result).write(to: URL(fileURLWithPath: json))
+        let escalationResult = signals > 0 ? try await escalation.run() : nil
+        if let escalationResult { printEscalation(escalationResult) }
+        try write(BenchReport(pipeline: result, escalation: escalationResult))
+    }
+
+    /// Both measurements of a run, as `--json` writes them.
+    struct BenchReport: Encodable {
+        var pipeline: PipelineBenchmark.Result
+        var escalation: EscalationBenchmark.Result?
+    }
+
+    func printEscalation(_ result: EscalationBenchmark.Result) {
+        print("")
+        print("| signal to task on the CSM queue | signals | offered (signals/s) | seconds | tasks/s | p50 ms | p90 ms | p99 ms | max ms |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for (name, phase) in [("paced", result.paced), ("all at once", result.burst)] {
+            let offered = phase.offeredRate.map { "\($0)" } ?? "-"
+            print("| \(name) | \(phase.signals) | \(offered) | "
+                + String(format: "%.2f | %.0f | %.1f | %.1f | %.1f | %.1f |", phase.seconds, phase.tasksPerSecond,
+                         phase.latency.p50, phase.latency.p90, phase.latency.p99, phase.latency.max))
         }
+    }
+
+    func write(_ report: some Encodable) throws {
+        guard let json else { return }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(report).write(to: URL(fileURLWithPath: json))
     }
 }
 
