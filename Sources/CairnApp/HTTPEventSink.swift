@@ -12,6 +12,8 @@ public actor HTTPEventSink: EventSink {
     let batchURL: URL
     let authorization: String
     public private(set) var sent = 0
+    /// Batches sent again: answered 429 or 5xx (503 while the broker is away), or ingest not reachable.
+    public private(set) var retries = 0
 
     public init(ingest: URL, writeKey: String) {
         batchURL = ingest.appendingPathComponent("v1").appendingPathComponent("batch")
@@ -67,6 +69,7 @@ public actor HTTPEventSink: EventSink {
                 guard failures <= 60 else { throw SimulatorError(.output, "cannot reach ingest at \(batchURL): \(error)") }
                 wait = delay
             }
+            retries += 1
             try await Task.sleep(for: .seconds(wait))
             delay = min(delay * 2, 2)
         }

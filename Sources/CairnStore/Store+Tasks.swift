@@ -26,6 +26,8 @@ extension Store {
     /// same play instead of making another, or creates it (a pool task goes to the member with the fewest open
     /// tasks, or the next in turn) and queues it in the outbox for `cairn.tasks`; outreach is recorded and queued
     /// for `cairn.outreach`. A crash anywhere rolls all of it back, and the redelivered signals do it again once.
+    /// The decisions are made in signal order (`TaskBatch`) and written set-based: a batch is about ten statements
+    /// however many signals it holds.
     public func handle(
         _ signals: [Signal], logger: Logger, decide: @Sendable (Signal, AccountContext) -> EscalationPlan
     ) async throws -> SignalOutcome {
@@ -48,125 +50,26 @@ extension Store {
             guard !fresh.isEmpty else { return outcome }
 
             let contexts = try await accountContexts(Array(Set(fresh.map(\.accountId))).sorted(), on: connection, logger: logger)
-            let cooldowns = Dictionary(engine.playbooks.map { ($0.id, $0.cooldownDays) }, uniquingKeysWith: max)
-            for signal in fresh {
-                let context = contexts[signal.accountId] ?? AccountContext(accountId: signal.accountId)
-                let plan = decide(signal, context)
-                for var task in plan.tasks {
-                    if try await inCooldown(task.accountId, task.playbook, days: cooldowns[task.playbook] ?? 0, at: signal.at, on: connection, logger: logger) {
-                        outcome.cooledDown += 1
-                        continue
-                    }
-                    if task.assignee.kind == "pool", let pool = engine.roster.pools[task.assignee.id], !pool.members.isEmpty {
-                        task.assignee.member = try await nextMember(of: task.assignee.id, pool, on: connection, logger: logger)
-                    }
-                    if try await upsert(task, on: connection, logger: logger) { outcome.created += 1 } else { outcome.updated += 1 }
-                }
-                for message in plan.outreach {
-                    if try await inCooldown(message.accountId, message.playbook, days: cooldowns[message.playbook] ?? 0, at: signal.at, on: connection, logger: logger) {
-                        outcome.cooledDown += 1
-                        continue
-                    }
-                    if try await record(message, on: connection, logger: logger) { outcome.outreach += 1 }
-                }
+            let plans = fresh.map { signal in
+                (signal: signal, plan: decide(signal, contexts[signal.accountId] ?? AccountContext(accountId: signal.accountId)))
             }
+            let cooldowns = Dictionary(engine.playbooks.map { ($0.id, $0.cooldownDays) }, uniquingKeysWith: max)
+            let keys = TaskBatch.keys(of: plans).sorted { ($0.account, $0.playbook) < ($1.account, $1.playbook) }
+            let lastClosed = try await latestClosings(keys.filter { (cooldowns[$0.playbook] ?? 0) > 0 }, on: connection, logger: logger)
+            let taskKeys = Set(plans.flatMap { $0.plan.tasks.map { PlayKey(account: $0.accountId, playbook: $0.playbook) } })
+            let open = try await openPlays(keys.filter(taskKeys.contains), on: connection, logger: logger)
+            let pools = Set(plans.flatMap { $0.plan.tasks.filter { $0.assignee.kind == "pool" }.map(\.assignee.id) })
+                .filter { !(engine.roster.pools[$0]?.members.isEmpty ?? true) }
+            let loads = try await poolLoads(pools.sorted(), on: connection, logger: logger)
+            let batch = TaskBatch(
+                plans: plans, cooldownDays: cooldowns, lastClosed: lastClosed, open: open, pools: engine.roster.pools, loads: loads)
+            let (created, refreshed, sent) = try await write(batch, on: connection, logger: logger)
+            outcome.created = created
+            outcome.updated = refreshed
+            outcome.outreach = sent
+            outcome.cooledDown = batch.cooledDown
             return outcome
         }
-    }
-
-    /// Whether the play was closed (or its outreach sent) for the account within `days` before `at`.
-    private func inCooldown(
-        _ account: String, _ playbook: String, days: Int, at: Date, on connection: PostgresConnection, logger: Logger
-    ) async throws -> Bool {
-        guard days > 0 else { return false }
-        let rows = try await connection.query(
-            """
-            SELECT EXISTS (SELECT 1 FROM tasks WHERE account_id = \(account) AND playbook = \(playbook)
-                           AND closed_at IS NOT NULL AND closed_at > \(at.addingTimeInterval(-Double(days) * 86_400)))
-            """, logger: logger)
-        for try await value in rows.decode(Bool.self) { return value }
-        return false
-    }
-
-    /// The pool member who gets the next task: the one with the fewest open tasks, or the next in turn.
-    private func nextMember(
-        of poolName: String, _ pool: Roster.Pool, on connection: PostgresConnection, logger: Logger
-    ) async throws -> String {
-        switch pool.assignment {
-        case .leastLoaded:
-            var open: [String: Int] = [:]
-            let rows = try await connection.query(
-                """
-                SELECT assignee_member, count(*)::int8 FROM tasks
-                WHERE assignee_kind = 'pool' AND assignee_id = \(poolName) AND kind = 'task'
-                      AND status IN ('open', 'acknowledged', 'snoozed') AND assignee_member IS NOT NULL
-                GROUP BY assignee_member
-                """, logger: logger)
-            for try await (member, count) in rows.decode((String, Int).self) { open[member] = count }
-            return pool.members.min { (open[$0] ?? 0, pool.members.firstIndex(of: $0)!) < (open[$1] ?? 0, pool.members.firstIndex(of: $1)!) }!
-        case .roundRobin:
-            let rows = try await connection.query(
-                "SELECT count(*)::int8 FROM tasks WHERE assignee_kind = 'pool' AND assignee_id = \(poolName) AND kind = 'task'",
-                logger: logger)
-            var total = 0
-            for try await value in rows.decode(Int.self) { total = value }
-            return pool.members[total % pool.members.count]
-        }
-    }
-
-    /// Inserts the task, or refreshes the trigger of the open task of the same play. Returns true when inserted.
-    private func upsert(_ task: TaskMessage, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
-        let payload = String(decoding: task.encoded(), as: UTF8.self)
-        let trigger = String(decoding: try JSONEncoder.cairn.encode(task.trigger), as: UTF8.self)
-        let rows = try await connection.query(
-            """
-            INSERT INTO tasks (task_id, account_id, playbook, title, priority, assignee_kind, assignee_id, assignee_member,
-                               trigger, payload, created_at, due_at)
-            VALUES (\(task.taskId), \(task.accountId), \(task.playbook), \(task.title), \(task.priority),
-                    \(task.assignee.kind), \(task.assignee.id), \(task.assignee.member), \(trigger)::jsonb, \(payload)::jsonb,
-                    \(task.createdAt), \(task.dueAt))
-            ON CONFLICT (account_id, playbook) WHERE status IN ('open', 'acknowledged', 'snoozed') AND kind = 'task'
-            DO UPDATE SET trigger = EXCLUDED.trigger, updated_at = now()
-            RETURNING task_id, (xmax = 0)
-            """, logger: logger)
-        var inserted = false
-        var taskID = task.taskId
-        for try await (id, value) in rows.decode((String, Bool).self) { (taskID, inserted) = (id, value) }
-        try await connection.query(
-            """
-            INSERT INTO task_events (task_id, action, detail)
-            VALUES (\(taskID), \(inserted ? "created" : "retriggered"), \(trigger)::jsonb)
-            """, logger: logger)
-        if inserted {
-            try await enqueue(
-                exchange: "cairn.tasks", routingKeys: [task.assignee.destination], messageIDs: [task.taskId],
-                payloads: [payload], on: connection, logger: logger)
-        }
-        return inserted
-    }
-
-    /// Records an automated message as a closed task (so cool-downs see it) and queues it once.
-    private func record(_ message: OutreachMessage, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
-        let payload = String(decoding: message.encoded(), as: UTF8.self)
-        let trigger = String(decoding: try JSONEncoder.cairn.encode(message.trigger), as: UTF8.self)
-        let rows = try await connection.query(
-            """
-            INSERT INTO tasks (task_id, kind, account_id, playbook, title, priority, status, assignee_kind, assignee_id,
-                               trigger, payload, created_at, due_at, closed_at)
-            VALUES (\(message.outreachId), 'outreach', \(message.accountId), \(message.playbook), \(message.contentKey), 'P4', 'sent',
-                    'outreach', \(message.channel), \(trigger)::jsonb, \(payload)::jsonb, \(message.createdAt), \(message.createdAt),
-                    \(message.createdAt))
-            ON CONFLICT (task_id) DO NOTHING
-            RETURNING task_id
-            """, logger: logger)
-        var inserted = false
-        for try await _ in rows.decode(String.self) { inserted = true }
-        if inserted {
-            try await enqueue(
-                exchange: "cairn.tasks", routingKeys: ["outreach"], messageIDs: [message.outreachId], payloads: [payload],
-                on: connection, logger: logger)
-        }
-        return inserted
     }
 
     private func accountContexts(_ ids: [String], on connection: PostgresConnection, logger: Logger) async throws -> [String: AccountContext] {

@@ -89,6 +89,9 @@ enum Fault: Sendable, Hashable {
     case killIngest(times: Int)
     /// RabbitMQ stopped mid-stream for a few seconds, then started again; the roles are left alone.
     case restartBroker
+    /// The same, with the stream sent through HTTP ingest: ingest answers 503 while the broker is away, and the
+    /// client sends those batches again, as the Segment libraries do.
+    case restartBrokerUnderIngest
     /// PostgreSQL stopped (its sessions ended mid-transaction) for a few seconds, then started again.
     case restartDatabase
     /// Every message published twice, in shuffled order.
@@ -105,10 +108,19 @@ enum Fault: Sendable, Hashable {
         case .killEscalator: "kill -9 escalator"
         case .killIngest: "kill -9 ingest, requests in flight"
         case .restartBroker: "RabbitMQ stopped and restarted"
+        case .restartBrokerUnderIngest: "RabbitMQ stopped and restarted, stream through ingest"
         case .restartDatabase: "PostgreSQL stopped mid-transaction and restarted"
         case .duplicateAndReorder: "100% duplicated and reordered"
         case .poison: "1% poison messages"
         case .backlog: "backlog queued, workers started after"
+        }
+    }
+
+    /// Whether the stream goes through HTTP ingest (the fault is ingest's, or one ingest must answer).
+    var throughIngest: Bool {
+        switch self {
+        case .killIngest, .restartBrokerUnderIngest: true
+        default: false
         }
     }
 }
@@ -138,6 +150,8 @@ struct FaultOutcome: Sendable {
     var stateMatches = false
     var bandsDiffering = 0
     var bandsDifferingOutsideMargin = 0
+    /// Through ingest: batches the client had to send again (503 while the broker was away, ingest killed).
+    var batchesRetried = 0
 
     /// Every role that ended by itself did so through the watchdog (status 75), never by crashing.
     var noCrash: Bool { restarts.allSatisfy { $0 == Watchdog.exitStatus } }
@@ -146,6 +160,8 @@ struct FaultOutcome: Sendable {
         lost == 0 && duplicated == 0 && applied == events && stateMatches && bandsDifferingOutsideMargin == 0
             && duplicatePlays == 0 && tasksUnpublished == 0 && deadLettered == poisonSent && deadWithoutReason == 0
             && goodDeadLettered == 0 && noCrash
+            // With the broker away, ingest must have refused batches (503) that the client then sent again.
+            && (fault != .restartBrokerUnderIngest || batchesRetried > 0)
     }
 }
 
@@ -235,27 +251,26 @@ struct FaultRun {
             for slot in 0..<2 { try roles.start("worker", slot: slot) }
         }
         for slot in 0..<2 { try roles.start("escalator", slot: slot) }
-        if case .killIngest = fault { try roles.start("ingest", slot: 0) }
+        if fault.throughIngest { try roles.start("ingest", slot: 0) }
 
         let messages = plannedMessages()
         let goodIDs = Set(stream.map(\.messageId))
         let acknowledged = Shared<Set<String>>([])
         let injected = Shared(0)
-        let publishing = Shared(true)
+        let retries = Shared(0)
 
         let supervisor = Task { await roles.supervise() }
         defer { supervisor.cancel() }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                if case .killIngest = fault {
-                    try await sendOverHTTP(port: ingestPort, acknowledged: acknowledged)
+                if fault.throughIngest {
+                    try await sendOverHTTP(port: ingestPort, acknowledged: acknowledged, retries: retries)
                 } else {
                     try await publish(messages, environment: environment, acknowledged: acknowledged)
                 }
-                publishing.withLock { $0 = false }
             }
             group.addTask {
-                try await inject(roles: roles, environment: environment, injected: injected, publishing: publishing)
+                try await inject(roles: roles, environment: environment, injected: injected, acknowledged: acknowledged)
             }
             try await group.waitForAll()
         }
@@ -286,6 +301,10 @@ struct FaultRun {
         outcome.restarts = roles.ownExits
         outcome.messages = messages.count
         outcome.injected = extra > 0 ? "\(extra) messages" : "\(injected.withLock { $0 })×"
+        if fault.throughIngest {
+            outcome.batchesRetried = retries.withLock { $0 }
+            outcome.injected += " (\(outcome.batchesRetried) batches sent again)"
+        }
         outcome.seconds = (ContinuousClock.now - started) / .seconds(1)
         let statuses = await roles.stopAll()
         // A role whose shutdown outlived CAIRN_SHUTDOWN_TIMEOUT ended through the deadline (75): counted with the
@@ -369,8 +388,10 @@ struct FaultRun {
 
     /// Sends the stream to ingest as Segment batches of `chunk` events, four requests in flight, through the
     /// product's `HTTPEventSink` (as `cairn simulate --via http` does): a batch refused by a killed or restarting
-    /// ingest is sent again until answered 200, as the Segment libraries do.
-    func sendOverHTTP(port: Int, acknowledged: Shared<Set<String>>) async throws {
+    /// ingest is sent again until answered 200, as the Segment libraries do. Each sender waits 100 ms after each
+    /// answered batch, so the stream takes a few seconds and the faults, placed by what is acknowledged, land
+    /// while requests are being sent. `retries` counts the batches sent again.
+    func sendOverHTTP(port: Int, acknowledged: Shared<Set<String>>, retries: Shared<Int>) async throws {
         let chunks = stride(from: 0, to: stream.count, by: Self.chunk).map { Array(stream[$0..<min($0 + Self.chunk, stream.count)]) }
         let next = Shared(0)
         let ingest = URL(string: "http://127.0.0.1:\(port)")!
@@ -383,9 +404,14 @@ struct FaultRun {
                             defer { value += 1 }
                             return value
                         }
-                        guard index < chunks.count else { return }
+                        guard index < chunks.count else {
+                            let count = await sink.retries
+                            retries.withLock { $0 += count }
+                            return
+                        }
                         try await sink.write(chunks[index])
                         acknowledged.withLock { $0.formUnion(chunks[index].map(\.messageId)) }
+                        try await Task.sleep(for: .milliseconds(100))
                     }
                 }
             }
@@ -395,12 +421,15 @@ struct FaultRun {
 
     // MARK: - Faults
 
-    /// Injects the fault at points spread over the run, judged by how much of the stream is applied (or, for
-    /// ingest, acknowledged), so that every injection lands mid-stream.
-    func inject(roles: RoleSet, environment: IsolatedEnvironment, injected: Shared<Int>, publishing: Shared<Bool>) async throws {
+    /// Injects the fault at points spread over the run, judged by how much of the stream is applied (or, when the
+    /// stream goes through ingest, acknowledged to the client), so that every injection lands mid-stream.
+    func inject(roles: RoleSet, environment: IsolatedEnvironment, injected: Shared<Int>, acknowledged: Shared<Set<String>>) async throws {
         let total = stream.count
         func applied() async -> Int {
             (try? await environment.withStore { try await $0.integer("SELECT count(*)::int8 FROM events") }) ?? 0
+        }
+        func progress() async -> Int {
+            fault.throughIngest ? acknowledged.withLock { $0.count } : await applied()
         }
         func tasks() async -> Int {
             (try? await environment.withStore { try await $0.integer("SELECT count(*)::int8 FROM tasks") }) ?? 0
@@ -412,7 +441,7 @@ struct FaultRun {
             let role = fault == .killIngest(times: times) ? "ingest" : "worker"
             for number in 1...times {
                 let threshold = total * number / (times + 1)
-                guard await waitUntil({ await applied() >= threshold }) else { return }
+                guard await waitUntil({ await progress() >= threshold }) else { return }
                 try roles.killAndRestart(role, slot: role == "ingest" ? 0 : number % 2)
                 injected.withLock { $0 += 1 }
             }
@@ -426,9 +455,9 @@ struct FaultRun {
                 try roles.killAndRestart("escalator", slot: number % 2)
                 injected.withLock { $0 += 1 }
             }
-        case .restartBroker, .restartDatabase:
-            let service = fault == .restartBroker ? "rabbitmq" : "postgres"
-            guard await waitUntil({ await applied() >= total / 3 }) else { return }
+        case .restartBroker, .restartBrokerUnderIngest, .restartDatabase:
+            let service = fault == .restartDatabase ? "postgres" : "rabbitmq"
+            guard await waitUntil({ await progress() >= total / 3 }) else { return }
             try servers.infra("stop", service)
             injected.withLock { $0 += 1 }
             try await Task.sleep(for: .seconds(3))
@@ -437,7 +466,7 @@ struct FaultRun {
     }
 
     private func waitUntil(timeout: Duration = .seconds(240), _ condition: () async -> Bool) async -> Bool {
-        await eventually(timeout: timeout, every: .milliseconds(200), condition)
+        await eventually(timeout: timeout, every: .milliseconds(50), condition)
     }
 
     // MARK: - Measuring

@@ -40,7 +40,7 @@ struct FaultSuiteTests {
 
         let faults: [Fault] = [
             .none, .killWorker(times: profile.kills), .killEscalator(times: profile.kills), .killIngest(times: profile.kills),
-            .restartBroker, .restartDatabase, .duplicateAndReorder, .poison, .backlog,
+            .restartBroker, .restartBrokerUnderIngest, .restartDatabase, .duplicateAndReorder, .poison, .backlog,
         ]
         var outcomes: [FaultOutcome] = []
         for fault in faults {
