@@ -2,7 +2,7 @@
 -- spreads over many accounts instead of one cached row.
 local paths = {}
 local file = os.getenv("PATHS")
-if file then
+if file and file ~= "" then
   for line in io.lines(file) do paths[#paths + 1] = line end
 end
 local counter = 0
