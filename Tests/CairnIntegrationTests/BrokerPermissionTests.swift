@@ -88,7 +88,7 @@ struct BrokerPermissionTests {
             }
         }
         #expect(created, "no task: \(processes.map(\.log).joined(separator: "\n"))")
-        let messages = try await environment.withAMQP { await $0.peek(queue: "cairn.tasks.csm.dana", count: 10, timeout: .seconds(3)) }
+        let messages = try await environment.withAMQP { await $0.peek(queue: "cairn.tasks.csm.dana", count: 10, timeout: .seconds(10)) }
         let tasks = try messages.map { try TaskMessage.parse($0.body) }.filter { $0.playbook == "new-key-contact" }
         #expect(tasks.count == 1)
         #expect(tasks.first?.accountId == "acme")
@@ -131,7 +131,7 @@ struct BrokerPermissionTests {
         #expect(stolen.isEmpty, "the ingest user consumed cairn.events.work")
         // The message was there to take: the worker's user gets it, and the forged task never reached a queue.
         let work = try await environment.withAMQP(as: worker, topology: .init()) {
-            await $0.peek(queue: CairnTopology.eventsWork, count: 1, timeout: .seconds(5))
+            await $0.peek(queue: CairnTopology.eventsWork, count: 1, timeout: .seconds(30))
         }
         let outreach = try await environment.withAMQP { await $0.peek(queue: CairnTopology.outreach, count: 1, timeout: .milliseconds(500)) }
         #expect(work.compactMap(\.messageID) == ["allowed"])

@@ -97,7 +97,7 @@ struct IngestTests {
             headers: ["Authorization": basicAuth("dev-write-key"), "Content-Encoding": "gzip"])
         #expect(response.status == 200, "\(String(decoding: response.body, as: UTF8.self))")
 
-        let queued = try await environment.withAMQP { await $0.peek(queue: CairnTopology.eventsWork, count: 3, timeout: .seconds(5)) }
+        let queued = try await environment.withAMQP { await $0.peek(queue: CairnTopology.eventsWork, count: 3, timeout: .seconds(30)) }
         let events = try queued.map { try AccountEvent.parse($0.body) }
         #expect(events.map(\.messageId) == ["g1", "g2", "g3"])
         #expect(queued.map(\.messageID) == ["g1", "g2", "g3"])
@@ -254,8 +254,8 @@ struct IngestBatchTests {
         #expect(rejected.map { $0["code"] as? String } == ["missing_field", "invalid_field"])
 
         let (queued, dead) = try await environment.withAMQP { connection in
-            (await connection.peek(queue: CairnTopology.eventsWork, count: 3, timeout: .seconds(5)),
-             await connection.peek(queue: CairnTopology.deadEvents, count: 2, timeout: .seconds(5)))
+            (await connection.peek(queue: CairnTopology.eventsWork, count: 3, timeout: .seconds(30)),
+             await connection.peek(queue: CairnTopology.deadEvents, count: 2, timeout: .seconds(30)))
         }
         #expect(queued.compactMap(\.messageID) == ["ok-1", "ok-2", "user-only"])
         // A message naming only its user is queued for a worker to resolve through the learned mapping.

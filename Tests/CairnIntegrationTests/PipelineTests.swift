@@ -143,7 +143,7 @@ struct PipelineTests {
             await eventually { (try? await store.integer("SELECT count(*)::int8 FROM events WHERE message_id = 'good'")) == 1 }
         }
         #expect(applied, "the good event was not applied: \(worker.log)")
-        let dead = try await environment.withAMQP { await $0.peek(queue: CairnTopology.deadEvents, count: 2, timeout: .seconds(10)) }
+        let dead = try await environment.withAMQP { await $0.peek(queue: CairnTopology.deadEvents, count: 2, timeout: .seconds(30)) }
         let reasons = Dictionary(uniqueKeysWithValues: dead.map { ($0.messageID ?? "-", $0.headers["x-cairn-error"] ?? "") })
         #expect(reasons.count == 2)
         #expect(reasons["garbage"]?.contains("not valid JSON") == true)
@@ -201,7 +201,7 @@ struct PipelineTests {
                 AMQPMessage(exchange: CairnTopology.signals, routingKey: SignalKind.contactRoleChanged, body: Array(signalPayload.utf8)))
         }
 
-        let messages = try await environment.withAMQP { await $0.peek(queue: "cairn.tasks.csm.dana", count: 10, timeout: .seconds(3)) }
+        let messages = try await environment.withAMQP { await $0.peek(queue: "cairn.tasks.csm.dana", count: 10, timeout: .seconds(10)) }
         let tasks = try messages.map { try TaskMessage.parse($0.body) }.filter { $0.playbook == "new-key-contact" }
         #expect(tasks.count == 1)
         let task = try #require(tasks.first)
@@ -215,7 +215,7 @@ struct PipelineTests {
         }
         #expect(taskRows == 1)
         // The play also welcomes the new champion by email, once, through cairn.outreach.
-        let outreach = try await environment.withAMQP { await $0.peek(queue: CairnTopology.outreach, count: 5, timeout: .seconds(3)) }
+        let outreach = try await environment.withAMQP { await $0.peek(queue: CairnTopology.outreach, count: 5, timeout: .seconds(10)) }
         let welcomes = try outreach.map { try OutreachMessage.parse($0.body) }.filter { $0.playbook == "new-key-contact" }
         #expect(welcomes.count == 1)
         #expect(welcomes.first?.contentKey == "welcome-new-champion")

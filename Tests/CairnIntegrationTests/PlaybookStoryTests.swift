@@ -74,7 +74,7 @@ struct PlaybookStoryTests {
             }
         }
         #expect(done, "\(escalators[0].log)\n\(escalators[1].log)")
-        let messages = try await environment.withAMQP { await $0.peek(queue: "cairn.tasks.csm.dana", count: 40, timeout: .seconds(5)) }
+        let messages = try await environment.withAMQP { await $0.peek(queue: "cairn.tasks.csm.dana", count: 40, timeout: .seconds(10)) }
         let tasks = try messages.map { try TaskMessage.parse($0.body) }
         #expect(tasks.count == stories.count, "one message per play, none twice")
         let byPlay = Dictionary(grouping: tasks, by: \.playbook)
@@ -124,7 +124,7 @@ struct PlaybookStoryTests {
             await eventually(timeout: .seconds(20)) { (try? await store.unsentOutboxCount(logger: store.testLogger)) == 0 }
         }
         #expect(relayed, "\(restarted.log)")
-        let after = try await environment.withAMQP { await $0.peek(queue: "cairn.tasks.csm.dana", count: 3, timeout: .seconds(3)) }
+        let after = try await environment.withAMQP { await $0.peek(queue: "cairn.tasks.csm.dana", count: 3, timeout: .seconds(10)) }
         #expect(after.count == 1)
         #expect(try after.first.map { try TaskMessage.parse($0.body).playbook } == "support-escalation")
         #expect(await restarted.terminate() == 0)

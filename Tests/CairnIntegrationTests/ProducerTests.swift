@@ -62,7 +62,7 @@ struct ProducerTests {
             #expect(producer.pendingCount == 1)  // returned by the broker: no queue is bound yet
             try await environment.withAMQP { try await $0.declare(CairnTopology.core) }
             await producer.flush()
-            let queued = try await environment.withAMQP { await $0.peek(queue: CairnTopology.eventsWork, count: 1, timeout: .seconds(5)) }
+            let queued = try await environment.withAMQP { await $0.peek(queue: CairnTopology.eventsWork, count: 1, timeout: .seconds(30)) }
             #expect(queued.map(\.messageID) == [event.messageId])
         }
         await environment.tearDown()
