@@ -20,6 +20,9 @@ public struct PipelineBenchmark: Sendable {
     /// Messages per publish call and publish calls in flight at once.
     public var chunk = 500
     public var chunksInFlight = 4
+    /// Seconds of the event-to-health latency measurement, paced at half the one-worker end-to-end rate just
+    /// measured (0 skips it).
+    public var latencySeconds = 10
 
     let settings: CairnSettings
     let logger: Logger
@@ -44,6 +47,21 @@ public struct PipelineBenchmark: Sendable {
         public var rawSeconds: Double
         public var rawMessagesPerSecond: Double
         public var runs: [Run]
+        public var healthLatency: LatencyRun?
+    }
+
+    /// Event published to its account's health committed, for events sent at a steady rate.
+    public struct LatencyRun: Sendable, Codable {
+        public var accounts: Int
+        public var workers: Int
+        /// Events per second offered: half the end-to-end rate of the first one-worker run.
+        public var offeredRate: Int
+        public var events: Int
+        public var seconds: Double
+        /// How often the log is polled for committed events; a latency can read up to this much (plus one poll
+        /// query) high.
+        public var pollMilliseconds: Int
+        public var latency: LatencySummary
     }
 
     /// A realistic mix: mostly product usage by several users per account, some identify calls with personas and
@@ -56,7 +74,7 @@ public struct PipelineBenchmark: Sendable {
             let account = "bench-\(runID)-\(index % accounts)"
             let user = "user-\(index % (accounts * 5))"
             let at = start.addingTimeInterval(Double(index) * 30)
-            let id = "bench-\(runID)-\(index)"
+            let id = "bench-\(runID)-" + Self.sequence(index)
             switch index % 50 {
             case 0:
                 return AccountEvent(messageId: id, type: .identify, accountId: account, userId: user, timestamp: at,
@@ -88,7 +106,23 @@ public struct PipelineBenchmark: Sendable {
                 logger.info("end-to-end measured", metadata: ["cairn.accounts": "\(accounts)", "cairn.workers": "\(workers)"])
             }
         }
-        return Result(events: events, meanEventBytes: meanBytes, rawSeconds: raw, rawMessagesPerSecond: rawRate, runs: runs)
+        var latency: LatencyRun?
+        if latencySeconds > 0, let base = runs.first(where: { $0.workers == 1 }) ?? runs.first {
+            let rate = max(1, Int(base.eventsPerSecond / 2))
+            let id = "\(runID)-latency"
+            let sample = sample(runID: id, accounts: base.accounts).prefix(min(events, rate * latencySeconds))
+            latency = try await measureLatency(Array(sample), runID: id, rate: rate, accounts: base.accounts, workers: base.workers)
+            logger.info("event-to-health latency measured", metadata: ["cairn.rate": "\(rate)"])
+        }
+        return Result(
+            events: events, meanEventBytes: meanBytes, rawSeconds: raw, rawMessagesPerSecond: rawRate, runs: runs,
+            healthLatency: latency)
+    }
+
+    /// Message ids sort in publish order (the latency poll reads the log from the oldest event not yet seen).
+    static func sequence(_ index: Int) -> String {
+        let digits = String(index)
+        return String(repeating: "0", count: max(0, 9 - digits.count)) + digits
     }
 
     /// Publish with confirms to `cairn.events` (no consumer): the rate HTTP ingest is measured against.
@@ -166,6 +200,89 @@ public struct PipelineBenchmark: Sendable {
     /// Publishes the events while `workers` workers (each with its own broker connection, as separate processes
     /// would have) apply them: seconds until the last one is committed.
     private func measureEndToEnd(_ sample: [AccountEvent], runID: String, workers: Int) async throws -> Double {
+        try await withPipeline(workers: workers) { store, publisher in
+            let prefix = "bench-\(runID)-"
+            let clock = ContinuousClock()
+            let began = clock.now
+            try await publishPipelined(sample.map(Self.message), on: publisher)
+            while try await count(store, prefix: prefix) < sample.count {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            return (clock.now - began).seconds
+        }
+    }
+
+    /// Publishes the events at `rate` per second (a slice every 10 ms, each with confirms) while the workers apply
+    /// them, and polls the log every 10 ms: an event is in the log exactly when its batch, with the account's new
+    /// health, committed. Latency is from just before the publish call to the first poll that saw the event.
+    private func measureLatency(_ sample: [AccountEvent], runID: String, rate: Int, accounts: Int, workers: Int) async throws -> LatencyRun {
+        let poll = Duration.milliseconds(10)
+        return try await withPipeline(workers: workers) { store, publisher in
+            let clock = ContinuousClock()
+            let messages = sample.map(Self.message)
+            let began = clock.now
+            async let sent = publishPaced(messages, rate: rate, tick: poll, from: began, on: publisher)
+            let prefix = "bench-\(runID)-"
+            var seenAt = [ContinuousClock.Instant?](repeating: nil, count: messages.count)
+            var seen = 0, oldest = 0
+            var progressAt = clock.now
+            while seen < messages.count {
+                let from = prefix + Self.sequence(oldest)
+                let end = String(prefix.dropLast()) + "."
+                let rows = try await store.client.query(
+                    "SELECT message_id FROM events WHERE message_id >= \(from) AND message_id < \(end)", logger: logger)
+                let now = clock.now
+                for try await id in rows.decode(String.self) {
+                    guard let index = Int(id.dropFirst(prefix.count)), index < seenAt.count, seenAt[index] == nil else { continue }
+                    seenAt[index] = now
+                    seen += 1
+                    progressAt = now
+                }
+                while oldest < seenAt.count, seenAt[oldest] != nil { oldest += 1 }
+                if now - progressAt > .seconds(120) {
+                    throw BenchmarkError(description: "no event committed for 120 s; \(seen) of \(messages.count) seen")
+                }
+                try await Task.sleep(for: poll)
+            }
+            let sentAt = try await sent
+            let seconds = (clock.now - began).seconds
+            return LatencyRun(
+                accounts: accounts, workers: workers, offeredRate: rate, events: messages.count, seconds: seconds,
+                pollMilliseconds: 10, latency: LatencySummary(zip(seenAt, sentAt).map { ($0.0! - $0.1).seconds }))
+        }
+    }
+
+    /// Publishes the messages at `rate` per second, a slice each tick: the publish time of each message.
+    private func publishPaced(
+        _ messages: [AMQPMessage], rate: Int, tick: Duration, from began: ContinuousClock.Instant, on publisher: AMQPConnection
+    ) async throws -> [ContinuousClock.Instant] {
+        let clock = ContinuousClock()
+        var sent: [ContinuousClock.Instant] = []
+        sent.reserveCapacity(messages.count)
+        var next = began
+        while sent.count < messages.count {
+            try await Task.sleep(until: next, clock: clock)
+            next = next.advanced(by: tick)
+            // Every message due by now at `rate`, so a late tick catches up instead of lowering the rate.
+            let due = min(messages.count, Int((clock.now - began).seconds * Double(rate)) + 1)
+            guard due > sent.count else { continue }
+            let slice = Array(messages[sent.count..<due])
+            sent += Array(repeating: clock.now, count: slice.count)
+            try await publisher.publish(slice)
+        }
+        return sent
+    }
+
+    static func message(_ event: AccountEvent) -> AMQPMessage {
+        AMQPMessage(exchange: CairnTopology.events, routingKey: event.routingKey, body: event.encoded(), messageID: event.messageId)
+    }
+
+    /// Runs `body` with a store, a publisher and `workers` workers (each with its outbox relay and its own broker
+    /// connection, as `cairn worker` processes have), all stopped when it returns.
+    private func withPipeline<T: Sendable>(
+        workers: Int, _ body: @Sendable (Store, AMQPConnection) async throws -> T
+    ) async throws -> T {
+        let logger = self.logger
         let store = Store(configuration: settings.database, logger: logger)
         let connections = (0..<workers).map { _ in
             AMQPConnection(configuration: settings.amqp, topology: CairnTopology.core, logger: logger)
@@ -181,17 +298,7 @@ public struct PipelineBenchmark: Sendable {
                 group.addTask { try await OutboxRelay(store: store, connection: connection, logger: logger).run() }
                 group.addTask { try await EventWorker(store: store, connection: connection, logger: logger).run() }
             }
-            let messages = sample.map {
-                AMQPMessage(exchange: CairnTopology.events, routingKey: $0.routingKey, body: $0.encoded(), messageID: $0.messageId)
-            }
-            let prefix = "bench-\(runID)-"
-            let clock = ContinuousClock()
-            let began = clock.now
-            try await publishPipelined(messages, on: publisher)
-            while try await count(store, prefix: prefix) < sample.count {
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            return (clock.now - began).seconds
+            return try await body(store, publisher)
         }
     }
 

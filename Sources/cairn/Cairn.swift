@@ -129,6 +129,8 @@ struct Bench: AsyncParsableCommand {
     var signals = 5_000
     @Option(help: "Signals per second in the paced phase of the signal-to-task measurement.") var signalRate = 1_000
     @Flag(help: "Only the signal-to-task measurement.") var escalationOnly = false
+    @Option(help: "Seconds of the event-to-health latency measurement at half the one-worker rate; 0 skips it.")
+    var latencySeconds = 10
 
     func run() async throws {
         let settings = try loadSettings()
@@ -136,6 +138,8 @@ struct Bench: AsyncParsableCommand {
         benchmark.events = events
         benchmark.accountCounts = try Self.counts(accounts, option: "--accounts")
         benchmark.workerCounts = try Self.counts(workers, option: "--workers")
+        guard latencySeconds >= 0 else { throw ValidationError("--latency-seconds must be 0 or more") }
+        benchmark.latencySeconds = latencySeconds
         if publishOnly {
             print(String(format: "raw publish with confirms: %.0f msg/s", try await benchmark.measurePublish()))
             return
@@ -159,6 +163,13 @@ struct Bench: AsyncParsableCommand {
         for run in result.runs {
             print(String(format: "| end-to-end (AMQP publish to committed state) | %d | %d | %.2f | %.0f | %.2f |",
                          run.accounts, run.workers, run.seconds, run.eventsPerSecond, run.ratio))
+        }
+        if let latency = result.healthLatency {
+            print("")
+            print("| event to health committed (\(latency.pollMilliseconds) ms poll) | accounts | workers | offered (events/s) | events | p50 ms | p90 ms | p99 ms | max ms |")
+            print("|---|---|---|---|---|---|---|---|---|")
+            print("| half the 1-worker rate | \(latency.accounts) | \(latency.workers) | \(latency.offeredRate) | \(latency.events) | "
+                + String(format: "%.1f | %.1f | %.1f | %.1f |", latency.latency.p50, latency.latency.p90, latency.latency.p99, latency.latency.max))
         }
         let escalationResult = signals > 0 ? try await escalation.run() : nil
         if let escalationResult { printEscalation(escalationResult) }
