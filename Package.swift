@@ -197,8 +197,8 @@ let package = Package(
         .testTarget(
             name: "CairnIntegrationTests",
             dependencies: [
-                "CairnCore", "CairnAMQP", "CairnStore", "CairnTesting", "CairnApp", "CairnClient", "CairnHTTP", "CairnIngest",
-                "CairnSimulator",
+                "CairnCore", "CairnAMQP", "CairnStore", "CairnTesting", "CairnApp", "CairnAPI", "CairnClient", "CairnHTTP",
+                "CairnIngest", "CairnSimulator",
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -16,6 +16,11 @@ public struct APIConfiguration: Sendable {
     public var maxPageSize = 500
     /// The clock that decides "now" for windows such as upcoming renewals (the stream clock in simulations).
     public var clock = EvaluationClock.wall
+    /// How old an aggregate answer (funnel, health distribution and trend, cohorts) may be before it is computed
+    /// again (see `AggregateCache`); zero computes it for every request.
+    public var aggregateMaxAge = Duration.seconds(5)
+    /// How old an aggregate answer may be and still be served while a newer one is computed.
+    var aggregateStaleLimit: Duration { aggregateMaxAge + .seconds(60) }
     /// How often `/api/v1/stream` looks for changes.
     public var streamPollInterval = Duration.seconds(1)
     /// How long one stream stays open before the server ends it (clients reconnect with `Last-Event-ID`).

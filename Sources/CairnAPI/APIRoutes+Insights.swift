@@ -8,21 +8,26 @@ extension RouterGroup {
     /// Aggregates for managers and the dashboard (funnel, health distribution and trend, band changes, cohorts,
     /// renewals) and the task queues. Task actions (ack, done, snooze, reassign) are not served here.
     func addInsightRoutes(store: Store, configuration: APIConfiguration) {
+        let aggregates = AggregateResponder(configuration: configuration)
         get("/funnel") { request, context in
             let segment = try APIParameters(request).text("segment")
-            let segments = try await store.funnel(segment: segment, logger: context.logger)
-            return try jsonResponse(["segments": segments], encoder: .cairn)
+            return try await aggregates.respond("funnel:\(segment ?? "")") {
+                ["segments": try await store.funnel(segment: segment, logger: context.logger)]
+            }
         }
         get("/health/distribution") { _, context in
-            let (total, segments, histogram) = try await store.healthDistribution(logger: context.logger)
-            return try jsonResponse(HealthDistribution(total: total, segments: segments, histogram: histogram), encoder: .cairn)
+            try await aggregates.respond("health-distribution") {
+                let (total, segments, histogram) = try await store.healthDistribution(logger: context.logger)
+                return HealthDistribution(total: total, segments: segments, histogram: histogram)
+            }
         }
         get("/health/trend") { request, context in
             let parameters = APIParameters(request)
             let days = try parameters.integer("days", in: 1...365, default: 30)
             let segment = try parameters.text("segment")
-            let trend = try await store.healthTrend(days: days, segment: segment, logger: context.logger)
-            return try jsonResponse(["days": trend], encoder: .cairn)
+            return try await aggregates.respond("health-trend:\(days):\(segment ?? "")") {
+                ["days": try await store.healthTrend(days: days, segment: segment, logger: context.logger)]
+            }
         }
         get("/health/changes") { request, context in
             let parameters = APIParameters(request)
@@ -35,8 +40,9 @@ extension RouterGroup {
             let parameters = APIParameters(request)
             let months = try parameters.integer("months", in: 1...60, default: 12)
             let segment = try parameters.text("segment")
-            let cohorts = try await store.cohorts(months: months, segment: segment, logger: context.logger)
-            return try jsonResponse(["cohorts": cohorts], encoder: .cairn)
+            return try await aggregates.respond("cohorts:\(months):\(segment ?? "")") {
+                ["cohorts": try await store.cohorts(months: months, segment: segment, logger: context.logger)]
+            }
         }
         get("/renewals") { request, context in
             let parameters = APIParameters(request)
@@ -72,6 +78,32 @@ extension RouterGroup {
             let load = try await store.queueLoad(now: now, logger: context.logger)
             return try jsonResponse(["assignees": load], encoder: .cairn)
         }
+    }
+}
+
+/// Answers aggregate endpoints from an `AggregateCache` (or computes every answer when the configured age is zero),
+/// with the answer's age in whole seconds in `Age`.
+struct AggregateResponder: Sendable {
+    let cache: AggregateCache?
+
+    init(configuration: APIConfiguration) {
+        cache = configuration.aggregateMaxAge > .zero
+            ? AggregateCache(maxAge: configuration.aggregateMaxAge, staleLimit: configuration.aggregateStaleLimit) : nil
+    }
+
+    func respond<Value: Encodable & SendableMetatype>(
+        _ key: String, _ compute: @escaping @Sendable () async throws -> Value
+    ) async throws -> Response {
+        let encode: @Sendable () async throws -> Data = { try JSONEncoder.cairn.encode(try await compute()) }
+        let answer: AggregateCache.Answer
+        if let cache {
+            answer = try await cache.answer(key, compute: encode)
+        } else {
+            answer = AggregateCache.Answer(body: try await encode(), age: .zero)
+        }
+        return Response(
+            status: .ok, headers: [.contentType: "application/json", .age: String(answer.age.components.seconds)],
+            body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
     }
 }
 

@@ -34,6 +34,9 @@ public struct CairnSettings: Sendable {
     public var shutdownTimeout: Duration
     /// Publishing connections `cairn ingest` spreads its requests over.
     public var ingestPublishers: Int
+    /// `CAIRN_API_AGGREGATE_MAX_AGE`: how old an aggregate answer (funnel, health distribution and trend, cohorts)
+    /// may be before the API computes it again; 0 computes it for every request.
+    public var aggregateMaxAge: Duration
     /// Address the HTTP roles listen on.
     public var httpHost: String
     public var logLevel: Logger.Level
@@ -56,6 +59,7 @@ public struct CairnSettings: Sendable {
         "CAIRN_SWEEP_INTERVAL": "60",
         "CAIRN_BATCH_TIMEOUT": "120",
         "CAIRN_SHUTDOWN_TIMEOUT": "30",
+        "CAIRN_API_AGGREGATE_MAX_AGE": "5",
         "LOG_LEVEL": "info",
     ]
 
@@ -120,6 +124,7 @@ public struct CairnSettings: Sendable {
         sweepInterval = try seconds("CAIRN_SWEEP_INTERVAL", in: 0.1...86_400, as: ("0.1", "86400"))
         batchTimeout = try seconds("CAIRN_BATCH_TIMEOUT", in: 1...3_600, as: ("1", "3600"))
         shutdownTimeout = try seconds("CAIRN_SHUTDOWN_TIMEOUT", in: 1...3_600, as: ("1", "3600"))
+        aggregateMaxAge = try seconds("CAIRN_API_AGGREGATE_MAX_AGE", in: 0...3_600, as: ("0", "3600"))
         metricsPort = environment["CAIRN_METRICS_PORT"].flatMap { $0.isEmpty ? nil : $0 } == nil ? nil : try port("CAIRN_METRICS_PORT")
         guard let level = Logger.Level(rawValue: value("LOG_LEVEL").lowercased()) else {
             throw SettingsError(variable: "LOG_LEVEL", message: "must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")

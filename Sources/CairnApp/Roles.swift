@@ -72,6 +72,7 @@ public func buildServiceGroup(
         configuration.host = settings.httpHost
         configuration.port = settings.apiPort
         configuration.clock = settings.clock
+        configuration.aggregateMaxAge = settings.aggregateMaxAge
         services.append(
             buildAPIApplication(
                 configuration: configuration, store: store, isBrokerConnected: { connection.isConnected }, metrics: metrics,
