@@ -8,7 +8,7 @@ extension DashboardPage {
         'use strict';
         const STAGES = ['awareness', 'lead', 'purchase', 'kickoff', 'onboarding', 'adoption', 'retention', 'expansion', 'advocacy', 'at_risk', 'churned'];
         const COLORS = { green: '#2e8540', yellow: '#d6a000', red: '#c0392b' };
-        const state = { token: null, refreshTimer: null, streamAbort: null, lastEventId: null };
+        const state = { token: null, refreshTimer: null, aggregateTimer: null, streamAbort: null, lastEventId: null };
 
         function el(tag, attributes, ...children) {
           const node = document.createElement(tag);
@@ -277,11 +277,21 @@ extension DashboardPage {
           document.getElementById('account').hidden = !match;
           (match ? loadAccount(decodeURIComponent(match[1])) : loadOverview()).catch(failed);
         }
+        // The aggregates are answered from a cache a few seconds old at most, so a reload right after a live change
+        // may still show the counts from before it: the overview's aggregates are reloaded every 10 s as well.
+        function startAggregateReload() {
+          if (state.aggregateTimer) return;
+          state.aggregateTimer = setInterval(() => {
+            if (state.token && !document.hidden && !document.getElementById('overview').hidden)
+              Promise.all([loadFunnel(), loadDistribution()]).catch(failed);
+          }, 10000);
+        }
         function start() {
           document.getElementById('login').hidden = true;
           document.getElementById('logout').hidden = false;
           route();
           stream();
+          startAggregateReload();
         }
 
         document.addEventListener('DOMContentLoaded', () => {

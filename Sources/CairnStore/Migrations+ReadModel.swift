@@ -153,4 +153,44 @@ extension Migration {
             END
             $$
             """)
+
+    /// The funnel read model: each account's stage history as rows (one per visit, whether it is the account's first
+    /// visit of that stage, and its days in the stage once it ended), kept by a trigger whenever the history changes. The funnel read every history as JSON and parsed
+    /// its times for each answer, over ten seconds at 100k accounts; narrow typed rows take a fraction of that.
+    static let stageVisits = Migration(
+        version: 7, name: "stage visits for the funnel",
+        sql: """
+            CREATE TABLE stage_visits (
+                account_id text NOT NULL,
+                visit integer NOT NULL,
+                stage text NOT NULL,
+                first_visit boolean NOT NULL,
+                days_in_stage double precision,
+                PRIMARY KEY (account_id, visit)
+            );
+
+            CREATE FUNCTION cairn_stage_visits() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                DELETE FROM stage_visits WHERE account_id = NEW.account_id;  -- the history is rewritten whole
+                INSERT INTO stage_visits (account_id, visit, stage, first_visit, days_in_stage)
+                    SELECT NEW.account_id, v.n, v.visit->>'stage',
+                           row_number() OVER (PARTITION BY v.visit->>'stage' ORDER BY v.n) = 1,
+                           extract(epoch FROM (v.visit->>'leftAt')::timestamptz - (v.visit->>'enteredAt')::timestamptz) / 86400
+                    FROM jsonb_array_elements(NEW.stage_history) WITH ORDINALITY AS v(visit, n);  -- one row per visit
+                RETURN NULL;  -- an AFTER trigger
+            END
+            $$;
+            CREATE TRIGGER journey_stage_visits AFTER INSERT ON journey
+                FOR EACH ROW EXECUTE FUNCTION cairn_stage_visits();
+            CREATE TRIGGER journey_stage_visits_changed AFTER UPDATE OF stage_history ON journey
+                FOR EACH ROW WHEN (NEW.stage_history IS DISTINCT FROM OLD.stage_history)
+                EXECUTE FUNCTION cairn_stage_visits();
+
+            INSERT INTO stage_visits (account_id, visit, stage, first_visit, days_in_stage)
+                SELECT j.account_id, v.n, v.visit->>'stage',
+                       row_number() OVER (PARTITION BY j.account_id, v.visit->>'stage' ORDER BY v.n) = 1,
+                       extract(epoch FROM (v.visit->>'leftAt')::timestamptz - (v.visit->>'enteredAt')::timestamptz) / 86400
+                FROM journey j, jsonb_array_elements(j.stage_history) WITH ORDINALITY AS v(visit, n);
+            ANALYZE stage_visits
+            """)
 }

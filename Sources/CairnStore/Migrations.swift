@@ -15,7 +15,7 @@ struct Migration: Sendable {
 
 extension Migration {
     static let all: [Migration] = [
-        walkingSkeleton, learnedAccounts, journeysAndHealth, taskLifecycle, readModel, readModelWrittenOnce,
+        walkingSkeleton, learnedAccounts, journeysAndHealth, taskLifecycle, readModel, readModelWrittenOnce, stageVisits,
     ]
 
     static let walkingSkeleton = Migration(

@@ -92,8 +92,17 @@ extension Store {
         if let band = filter.band { conditions.append("a.band = \(try builder.bind(band.rawValue))") }
         if let csm = filter.csmId { conditions.append("a.csm_id = \(try builder.bind(csm))") }
         if let atRisk = filter.atRisk { conditions.append("a.at_risk = \(try builder.bind(atRisk))") }
-        if let from = filter.renewalFrom { conditions.append("a.renewal_at >= \(try builder.bind(from))") }
-        if let to = filter.renewalTo { conditions.append("a.renewal_at < \(try builder.bind(to))") }
+        // The window is stated on the column and again on the renewal sort's expression, so the renewal index
+        // (on that expression) reads only the window instead of every account renewing before it.
+        let renewalKey = AccountSort.renewal.expression
+        if let from = filter.renewalFrom {
+            let bound = try builder.bind(from)
+            conditions.append("a.renewal_at >= \(bound) AND \(renewalKey) >= \(bound)")
+        }
+        if let to = filter.renewalTo {
+            let bound = try builder.bind(to)
+            conditions.append("a.renewal_at < \(bound) AND \(renewalKey) < \(bound)")
+        }
         let direction = descending ? "DESC" : "ASC"
         if let position {
             let key = try builder.bind(position.key)

@@ -92,10 +92,9 @@ extension Store {
         var reached: [String: [String: (Int, Double?)]] = [:]
         for try await row in try await client.query(
             """
-            SELECT COALESCE(a.segment, \(unassigned)), v->>'stage', count(DISTINCT a.account_id)::int8,
-                   (percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM
-                       (v->>'leftAt')::timestamptz - (v->>'enteredAt')::timestamptz) / 86400))::float8
-            FROM accounts a JOIN journey j ON j.account_id = a.account_id, jsonb_array_elements(j.stage_history) v
+            SELECT COALESCE(a.segment, \(unassigned)), v.stage, (count(*) FILTER (WHERE v.first_visit))::int8,
+                   (percentile_cont(0.5) WITHIN GROUP (ORDER BY v.days_in_stage))::float8
+            FROM stage_visits v JOIN accounts a ON a.account_id = v.account_id
             WHERE \(segment == nil) OR a.segment = \(segment ?? "") GROUP BY 1, 2
             """, logger: logger
         ).decode((String, String, Int, Double?).self) {
@@ -107,10 +106,10 @@ extension Store {
         for try await row in try await client.query(
             """
             SELECT segment, furthest, count(*)::int8 FROM (
-                SELECT COALESCE(a.segment, \(unassigned)) segment,
-                       (SELECT max(array_position(\(path), v->>'stage')) FROM jsonb_array_elements(j.stage_history) v) furthest
-                FROM accounts a JOIN journey j ON j.account_id = a.account_id
+                SELECT COALESCE(a.segment, \(unassigned)) segment, max(array_position(\(path), v.stage)) furthest
+                FROM stage_visits v JOIN accounts a ON a.account_id = v.account_id
                 WHERE \(segment == nil) OR a.segment = \(segment ?? "")
+                GROUP BY a.account_id, a.segment
             ) x WHERE furthest IS NOT NULL GROUP BY 1, 2
             """, logger: logger
         ).decode((String, Int, Int).self) {
