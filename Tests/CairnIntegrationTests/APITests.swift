@@ -2,6 +2,7 @@ import CairnAMQP
 import CairnCore
 import CairnTesting
 import Foundation
+import PostgresNIO
 import Testing
 
 /// `cairn api` against PostgreSQL filled by the real pipeline (events through RabbitMQ to `cairn worker` and
@@ -124,6 +125,22 @@ struct APITests {
         #expect(stages.contains { $0["medianDaysInStage"] is Double })
         let smb = try await fixture.json("/api/v1/funnel?segment=smb")
         #expect((smb["segments"] as? [[String: Any]])?.count == 1)
+        // The funnel reads stage_visits, kept by a trigger: the rows must be exactly the stage histories' visits.
+        try await fixture.environment.withStore { store in
+            let visits = "SELECT account_id, visit, stage, first_visit, days_in_stage FROM stage_visits"
+            let histories = """
+                SELECT j.account_id, v.n::int4, v.visit->>'stage',
+                       row_number() OVER (PARTITION BY j.account_id, v.visit->>'stage' ORDER BY v.n) = 1,
+                       extract(epoch FROM (v.visit->>'leftAt')::timestamptz - (v.visit->>'enteredAt')::timestamptz) / 86400
+                FROM journey j, jsonb_array_elements(j.stage_history) WITH ORDINALITY AS v(visit, n)
+                """
+            let rows = try await store.integer("SELECT count(*)::int8 FROM stage_visits")
+            #expect(rows > 30, "every account has visited a stage")
+            let all = PostgresQuery(unsafeSQL: "SELECT count(*)::int8 FROM (\(histories)) x")
+            #expect(try await store.integer(all) == rows)
+            let different = PostgresQuery(unsafeSQL: "SELECT count(*)::int8 FROM (\(histories) EXCEPT \(visits)) x")
+            #expect(try await store.integer(different) == 0)
+        }
 
         let distribution = try await fixture.json("/api/v1/health/distribution")
         let total = try #require(distribution["total"] as? [String: Any])
