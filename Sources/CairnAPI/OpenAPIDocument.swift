@@ -79,6 +79,7 @@ enum OpenAPIDocument {
           /api/v1/funnel:
             get:
               summary: Accounts per stage, conversion to the next stage and median days in stage, per segment
+              description: Aggregates (this one, health distribution and trend, cohorts) are cached for CAIRN_API_AGGREGATE_MAX_AGE seconds per process; the Age header says how old the answer is.
               operationId: getFunnel
               parameters:
                 - $ref: '#/components/parameters/segment'
