@@ -16,7 +16,7 @@ extension RouterGroup {
             let page = try await AccountQuery.page(
                 store: store, filter: filter, sort: sort, descending: descending, kind: kind, parameters: parameters,
                 limit: limit, context: context)
-            return try jsonResponse(page, encoder: .cairn)
+            return page.response()
         }
         get("/accounts/{id}") { _, context in
             let id = try APIParameters.checked(try context.parameters.require("id"), name: "id")
@@ -31,9 +31,8 @@ extension RouterGroup {
             let events = try await timeline
             let detail = AccountDetail(
                 account: account, openTasks: try await tasks, contract: try await contract, users: try await users,
-                healthHistory: try await history,
-                timeline: TimelinePage(accountId: id, rows: events, limit: 50))
-            return try jsonResponse(detail, encoder: .cairn)
+                healthHistory: try await history)
+            return try detail.response(timeline: JSONPage(timelineOf: id, rows: events, limit: 50))
         }
         get("/accounts/{id}/timeline") { request, context in
             let id = try APIParameters.checked(try context.parameters.require("id"), name: "id")
@@ -44,7 +43,7 @@ extension RouterGroup {
                 throw HTTPErrorResponse.notFound("no account \(id.prefix(100))")
             }
             let rows = try await store.timeline(accountId: id, before: position, limit: limit + 1, logger: context.logger)
-            return try jsonResponse(TimelinePage(accountId: id, rows: rows, limit: limit), encoder: .cairn)
+            return JSONPage(timelineOf: id, rows: rows, limit: limit).response()
         }
     }
 }
@@ -78,59 +77,64 @@ enum AccountQuery {
     static func page(
         store: Store, filter: AccountFilter, sort: AccountSort, descending: Bool, kind: String, parameters: APIParameters,
         limit: Int, context: some RequestContext
-    ) async throws -> AccountPage {
+    ) async throws -> JSONPage {
         let position = try parameters.cursor(kind, as: AccountListPosition.self)
         if let position {
             try PositionCheck.id(position.accountId)
             try PositionCheck.id(position.key)
         }
-        let items = try await store.accounts(
+        let rows = try await store.accounts(
             matching: filter, sort: sort, descending: descending, after: position, limit: limit + 1, logger: context.logger)
-        let page = Array(items.prefix(limit))
-        let next = items.count > limit ? page.last.map { Cursor.encode($0.position, kind: kind) } : nil
-        return AccountPage(items: page.map(AccountListEntry.init), nextCursor: next)
+        return JSONPage(rows: rows, limit: limit, kind: kind)
     }
 }
 
-struct AccountPage: Encodable {
-    let items: [AccountListEntry]
+/// A page of rows whose JSON PostgreSQL wrote (`JSONRow`): the page is written around the rows' text, which is
+/// not decoded and encoded again (for a page of 50 accounts that took 13 ms of Swift against PostgreSQL's 2 ms).
+struct JSONPage {
+    let items: [String]
     let nextCursor: String?
 
-    enum CodingKeys: CodingKey { case items, nextCursor }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(items, forKey: .items)
-        try container.encode(nextCursor, forKey: .nextCursor)  // explicit null on the last page
-    }
-}
-
-/// An account in a list: the summary's fields (CONTRACT.md) and the list's sort keys.
-struct AccountListEntry: Encodable {
-    let item: AccountListItem
-
-    init(_ item: AccountListItem) {
-        self.item = item
+    /// The first `limit` of `rows` (one more than a page was asked for, to know whether another page follows).
+    init<Position>(rows: [JSONRow<Position>], limit: Int, kind: String) {
+        let page = rows.prefix(limit)
+        items = page.map(\.json)
+        nextCursor = rows.count > limit ? page.last.map { Cursor.encode($0.position, kind: kind) } : nil
     }
 
-    enum CodingKeys: String, CodingKey { case arr, renewalDate, contractSignedAt, lastChangeAt }
-
-    func encode(to encoder: any Encoder) throws {
-        try item.summary.encode(to: encoder)
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(item.arr, forKey: .arr)
-        try container.encode(item.renewalDate, forKey: .renewalDate)
-        try container.encode(item.contractSignedAt, forKey: .contractSignedAt)
-        try container.encode(item.lastChangeAt, forKey: .lastChangeAt)
-    }
-}
-
-/// A page of an account's events, newest first; its cursor is bound to the account.
-typealias TimelinePage = Page<TimelineEvent>
-
-extension Page where Item == TimelineEvent {
-    init(accountId: String, rows: [(TimelineEvent, TimePosition)], limit: Int) {
+    /// A page of an account's events, newest first; its cursor is bound to the account.
+    init(timelineOf accountId: String, rows: [TimelineRow], limit: Int) {
         self.init(rows: rows, limit: limit, kind: "timeline:\(accountId)")
+    }
+
+    /// `{…leading,"items":[…],"nextCursor":…}`; the cursor is an explicit null on the last page.
+    func bytes(leading: KeyValuePairs<String, JSONValue> = [:]) -> [UInt8] {
+        var body: [UInt8] = []
+        body.reserveCapacity(items.reduce(64) { $0 + $1.utf8.count + 1 })
+        body.append(UInt8(ascii: "{"))
+        for (key, value) in leading {
+            body += JSONValue.string(key).serialized()
+            body.append(UInt8(ascii: ":"))
+            body += value.serialized()
+            body.append(UInt8(ascii: ","))
+        }
+        body += #""items":["#.utf8
+        for (index, item) in items.enumerated() {
+            if index > 0 { body.append(UInt8(ascii: ",")) }
+            body += item.utf8
+        }
+        body += #"],"nextCursor":"#.utf8
+        body += (nextCursor.map(JSONValue.string) ?? .null).serialized()
+        body.append(UInt8(ascii: "}"))
+        return body
+    }
+
+    func response(leading: KeyValuePairs<String, JSONValue> = [:]) -> Response {
+        JSONPage.response(bytes(leading: leading))
+    }
+
+    static func response(_ body: [UInt8]) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }
 
@@ -142,14 +146,13 @@ struct AccountDetail: Encodable {
     let contract: AccountContract?
     let users: [AccountUser]
     let healthHistory: [HealthHistoryPoint]
-    let timeline: TimelinePage
 
     static let personas = ["sponsor", "champion", "admin", "end_user"]
 
     enum CodingKeys: String, CodingKey {
         case accountId, name, segment, stage, stageEnteredAt, csmId, eventCount, lastEventAt, health, atRisk, milestones
         case stageHistory, tracks, timeToValueDays, openTasks
-        case contract, usersByPersona, healthHistory, timeline
+        case contract, usersByPersona, healthHistory
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -177,6 +180,16 @@ struct AccountDetail: Encodable {
         }
         try container.encode(byPersona, forKey: .usersByPersona)
         try container.encode(healthHistory, forKey: .healthHistory)
-        try container.encode(timeline, forKey: .timeline)
+    }
+
+    /// The detail with `timeline`, the page of events PostgreSQL wrote, as its last key.
+    func response(timeline: JSONPage) throws -> Response {
+        var body = Array(try JSONEncoder.cairn.encode(self))
+        guard body.last == UInt8(ascii: "}") else { throw EncodingError.invalidValue(self, .init(codingPath: [], debugDescription: "not an object")) }
+        body.removeLast()
+        body += #","timeline":"#.utf8
+        body += timeline.bytes()
+        body.append(UInt8(ascii: "}"))
+        return JSONPage.response(body)
     }
 }

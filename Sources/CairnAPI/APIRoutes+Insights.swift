@@ -57,9 +57,9 @@ extension RouterGroup {
             let page = try await AccountQuery.page(
                 store: store, filter: filter, sort: .renewal, descending: false, kind: "renewals", parameters: parameters,
                 limit: limit, context: context)
-            return try jsonResponse(
-                RenewalPage(from: from, to: filter.renewalTo ?? from, items: page.items, nextCursor: page.nextCursor),
-                encoder: .cairn)
+            return page.response(leading: [
+                "from": .string(Timestamp.format(from)), "to": .string(Timestamp.format(filter.renewalTo ?? from)),
+            ])
         }
         get("/tasks") { request, context in
             let parameters = APIParameters(request)
@@ -145,19 +145,3 @@ struct HealthDistribution: Encodable {
     let histogram: [Int]
 }
 
-struct RenewalPage: Encodable {
-    let from: Date
-    let to: Date
-    let items: [AccountListEntry]
-    let nextCursor: String?
-
-    enum CodingKeys: CodingKey { case from, to, items, nextCursor }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(from, forKey: .from)
-        try container.encode(to, forKey: .to)
-        try container.encode(items, forKey: .items)
-        try container.encode(nextCursor, forKey: .nextCursor)
-    }
-}

@@ -23,16 +23,9 @@ public struct HealthHistoryPoint: Sendable, Hashable, Codable {
     public var band: String
 }
 
-/// An event of the account's log, as the timeline shows it.
-public struct TimelineEvent: Sendable, Hashable, Codable {
-    public var messageId: String
-    public var type: String
-    public var name: String?
-    public var userId: String?
-    public var occurredAt: Date
-    public var properties: JSONValue?
-    public var traits: JSONValue?
-}
+/// An event of the account's log as the timeline shows it: a JSON object with `messageId`, `type`, `occurredAt`,
+/// `name` and `userId` (absent when null) and `properties` and `traits` as they were logged.
+public typealias TimelineRow = JSONRow<TimePosition>
 
 /// A position in a newest-first list: the time of the last row shown (as PostgreSQL prints it, so it converts back
 /// exactly, to the microsecond) and its id.
@@ -97,25 +90,25 @@ extension Store {
     /// The account's events, newest first, before `position`.
     public func timeline(
         accountId: String, before position: TimePosition?, limit: Int, logger: Logger
-    ) async throws -> [(TimelineEvent, TimePosition)] {
+    ) async throws -> [TimelineRow] {
         let time = position?.time ?? "infinity"
         let id = position?.id ?? ""
         let rows = try await client.query(
             """
-            SELECT message_id, type, name, user_id, occurred_at, (payload->'properties')::text, (payload->'traits')::text,
-                   occurred_at::text AS position
+            SELECT message_id, occurred_at::text,
+                   (jsonb_strip_nulls(jsonb_build_object(
+                        'messageId', message_id, 'type', type, 'name', name, 'userId', user_id,
+                        'occurredAt', to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
+                    || CASE WHEN payload ? 'properties' THEN jsonb_build_object('properties', payload->'properties') ELSE '{}' END
+                    || CASE WHEN payload ? 'traits' THEN jsonb_build_object('traits', payload->'traits') ELSE '{}' END)::text
             FROM events
             WHERE account_id = \(accountId) AND (occurred_at, message_id) < (\(time)::timestamptz, \(id))
             ORDER BY occurred_at DESC, message_id DESC
             LIMIT \(limit)
             """, logger: logger)
-        var events: [(TimelineEvent, TimePosition)] = []
-        for try await row in rows.decode((String, String, String?, String?, Date, String?, String?, String).self) {
-            let event = TimelineEvent(
-                    messageId: row.0, type: row.1, name: row.2, userId: row.3, occurredAt: row.4,
-                    properties: row.5.flatMap { try? JSONValue.parse(Array($0.utf8)) },
-                    traits: row.6.flatMap { try? JSONValue.parse(Array($0.utf8)) })
-            events.append((event, TimePosition(time: row.7, id: row.0)))
+        var events: [TimelineRow] = []
+        for try await (id, time, json) in rows.decode((String, String, String).self) {
+            events.append(TimelineRow(json: json, position: TimePosition(time: time, id: id)))
         }
         return events
     }

@@ -1,5 +1,6 @@
 import CairnAMQP
 import CairnCore
+import CairnStore
 import CairnTesting
 import Foundation
 import PostgresNIO
@@ -19,6 +20,34 @@ struct APITests {
         #expect(all.keys.contains("nextCursor") && all["nextCursor"] is NSNull)
         for key in ["accountId", "name", "segment", "stage", "csmId", "health", "milestones", "arr", "renewalDate"] {
             #expect(items[0].keys.contains(key), "summary field \(key)")
+        }
+
+        // PostgreSQL writes the list's JSON: each item must be the account's summary as its Codable form writes it
+        // (the shape of the detail and of CONTRACT.md), plus the list's four keys, null when unknown.
+        let listed = try JSONValue.parse(try await fixture.get("/api/v1/accounts?limit=500").body)
+        guard case .array(let rows)? = listed["items"] else {
+            Issue.record("items is not an array")
+            return
+        }
+        #expect(rows.count == 30)
+        try await fixture.environment.withStore { store in
+            for row in rows {
+                let id = try #require(row["accountId"]?.stringValue)
+                let summary = try #require(try await store.account(id, logger: store.testLogger))
+                guard case .object(var expected) = try JSONValue.parse(try JSONEncoder.cairn.encode(summary)) else {
+                    Issue.record("summary of \(id) is not an object")
+                    continue
+                }
+                let keys = try await store.client.query(
+                    "SELECT arr, renewal_at, contract_at, changed_at FROM accounts WHERE account_id = \(id)", logger: store.testLogger)
+                for try await (arr, renewal, contract, changed) in keys.decode((Double?, Date?, Date?, Date?).self) {
+                    expected["arr"] = arr.map(JSONValue.number) ?? .null
+                    expected["renewalDate"] = renewal.map { .string(Timestamp.format($0)) } ?? .null
+                    expected["contractSignedAt"] = contract.map { .string(Timestamp.format($0)) } ?? .null
+                    expected["lastChangeAt"] = changed.map { .string(Timestamp.format($0)) } ?? .null
+                }
+                #expect(row == .object(expected), "list item of \(id)")
+            }
         }
 
         // Walking pages of 4 in every sort gives every account once, in the order of one big page.
@@ -106,6 +135,29 @@ struct APITests {
         #expect(seen.count == total && Set(seen).count == total)
         #expect(times == times.sorted(by: >))
 
+        // PostgreSQL writes the timeline's JSON: each item must be the event as it was sent.
+        let sent = Dictionary(fixture.events.map { ($0.messageId, $0) }, uniquingKeysWith: { first, _ in first })
+        let logged = try JSONValue.parse(try await fixture.get("/api/v1/accounts/acct-0/timeline?limit=\(total)").body)
+        guard case .array(let items)? = logged["items"] else {
+            Issue.record("timeline items is not an array")
+            return
+        }
+        #expect(items.count == total)
+        for item in items {
+            let event = try #require(sent[item["messageId"]?.stringValue ?? ""], "a sent event")
+            var expected: [String: JSONValue] = [
+                "messageId": .string(event.messageId), "type": .string(event.type.rawValue),
+                "occurredAt": .string(Timestamp.format(event.timestamp)),
+                "properties": .object(event.properties), "traits": .object(event.traits),
+            ]
+            expected["name"] = event.event.map(JSONValue.string)
+            expected["userId"] = event.userId.map(JSONValue.string)
+            #expect(item == .object(expected), "timeline item \(event.messageId)")
+        }
+        let detailTimeline = try #require(account["timeline"] as? [String: Any])
+        #expect((detailTimeline["items"] as? [[String: Any]])?.count == min(50, total))
+        #expect(detailTimeline.keys.contains("nextCursor"))
+
         let missing = try await fixture.get("/api/v1/accounts/nobody")
         #expect(missing.status == 404)
         await fixture.stop()
@@ -160,6 +212,10 @@ struct APITests {
 
         let renewals = try await fixture.json("/api/v1/renewals?days=120&limit=500")
         #expect((renewals["items"] as? [Any])?.count == 30, "renewal on day 100, stream clock on day 62")
+        let windowFrom = try #require(Timestamp.parse(renewals["from"] as? String ?? ""), "renewals has its window's from")
+        let windowTo = try #require(Timestamp.parse(renewals["to"] as? String ?? ""), "renewals has its window's to")
+        #expect(abs(windowTo.timeIntervalSince(windowFrom) - 120 * 86_400) < 0.01)
+        #expect(renewals.keys.contains("nextCursor") && renewals["nextCursor"] is NSNull)
         let none = try await fixture.json("/api/v1/renewals?days=10")
         #expect((none["items"] as? [Any])?.isEmpty == true)
 
