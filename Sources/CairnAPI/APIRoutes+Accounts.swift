@@ -20,30 +20,31 @@ extension RouterGroup {
         }
         get("/accounts/{id}") { _, context in
             let id = try APIParameters.checked(try context.parameters.require("id"), name: "id")
-            guard let account = try await store.account(id, logger: context.logger) else {
+            async let timeline = store.timeline(accountId: id, before: nil, limit: 51, logger: context.logger)
+            guard let detail = try await store.accountDetail(id, logger: context.logger) else {
                 throw HTTPErrorResponse.notFound("no account \(id.prefix(100))")
             }
-            async let tasks = store.openTasks(accountId: id, logger: context.logger)
-            async let contract = store.contract(accountId: id, logger: context.logger)
-            async let users = store.users(accountId: id, logger: context.logger)
-            async let history = store.healthHistory(accountId: id, logger: context.logger)
-            async let timeline = store.timeline(accountId: id, before: nil, limit: 51, logger: context.logger)
-            let events = try await timeline
-            let detail = AccountDetail(
-                account: account, openTasks: try await tasks, contract: try await contract, users: try await users,
-                healthHistory: try await history)
-            return try detail.response(timeline: JSONPage(timelineOf: id, rows: events, limit: 50))
+            // The detail object with the first timeline page as its last key.
+            var body = Array(detail.utf8)
+            guard body.last == UInt8(ascii: "}") else {
+                throw HTTPErrorResponse(.internalServerError, code: "internal", "the detail of \(id.prefix(100)) is not an object")
+            }
+            body.removeLast()
+            body += #","timeline":"#.utf8
+            body += JSONPage(timelineOf: id, rows: try await timeline, limit: 50).bytes()
+            body.append(UInt8(ascii: "}"))
+            return JSONPage.response(body)
         }
         get("/accounts/{id}/timeline") { request, context in
             let id = try APIParameters.checked(try context.parameters.require("id"), name: "id")
             let parameters = APIParameters(request)
             let limit = try parameters.limit(maximum: configuration.maxPageSize)
             let position = try parameters.cursor("timeline:\(id)", as: TimePosition.self).map(PositionCheck.check)
-            guard try await store.account(id, logger: context.logger) != nil else {
+            async let rows = store.timeline(accountId: id, before: position, limit: limit + 1, logger: context.logger)
+            guard try await store.accountExists(id, logger: context.logger) else {
                 throw HTTPErrorResponse.notFound("no account \(id.prefix(100))")
             }
-            let rows = try await store.timeline(accountId: id, before: position, limit: limit + 1, logger: context.logger)
-            return JSONPage(timelineOf: id, rows: rows, limit: limit).response()
+            return JSONPage(timelineOf: id, rows: try await rows, limit: limit).response()
         }
     }
 }
@@ -135,61 +136,5 @@ struct JSONPage {
 
     static func response(_ body: [UInt8]) -> Response {
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
-    }
-}
-
-/// The account as `GET /api/v1/accounts/{id}` returns it: the contract's stable fields (CONTRACT.md) first, then
-/// the contract facts, people by persona, health history and the first page of the timeline.
-struct AccountDetail: Encodable {
-    let account: AccountSummary
-    let openTasks: [TaskSummary]
-    let contract: AccountContract?
-    let users: [AccountUser]
-    let healthHistory: [HealthHistoryPoint]
-
-    static let personas = ["sponsor", "champion", "admin", "end_user"]
-
-    enum CodingKeys: String, CodingKey {
-        case accountId, name, segment, stage, stageEnteredAt, csmId, eventCount, lastEventAt, health, atRisk, milestones
-        case stageHistory, tracks, timeToValueDays, openTasks
-        case contract, usersByPersona, healthHistory
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(account.accountId, forKey: .accountId)
-        try container.encode(account.name, forKey: .name)
-        try container.encode(account.segment, forKey: .segment)
-        try container.encode(account.stage, forKey: .stage)
-        try container.encode(account.stageEnteredAt, forKey: .stageEnteredAt)
-        try container.encode(account.csmId, forKey: .csmId)
-        try container.encode(account.eventCount, forKey: .eventCount)
-        try container.encode(account.lastEventAt, forKey: .lastEventAt)
-        try container.encode(account.health, forKey: .health)
-        try container.encode(account.atRisk, forKey: .atRisk)
-        try container.encode(account.milestones, forKey: .milestones)
-        try container.encode(account.stageHistory, forKey: .stageHistory)
-        try container.encode(account.tracks, forKey: .tracks)
-        try container.encode(account.timeToValueDays, forKey: .timeToValueDays)
-        try container.encode(openTasks, forKey: .openTasks)
-        try container.encode(contract, forKey: .contract)
-        var byPersona = Dictionary(uniqueKeysWithValues: Self.personas.map { ($0, [AccountUser]()) })
-        for user in users {
-            let persona = user.role.flatMap { Self.personas.contains($0) ? $0 : nil } ?? "end_user"
-            byPersona[persona, default: []].append(user)
-        }
-        try container.encode(byPersona, forKey: .usersByPersona)
-        try container.encode(healthHistory, forKey: .healthHistory)
-    }
-
-    /// The detail with `timeline`, the page of events PostgreSQL wrote, as its last key.
-    func response(timeline: JSONPage) throws -> Response {
-        var body = Array(try JSONEncoder.cairn.encode(self))
-        guard body.last == UInt8(ascii: "}") else { throw EncodingError.invalidValue(self, .init(codingPath: [], debugDescription: "not an object")) }
-        body.removeLast()
-        body += #","timeline":"#.utf8
-        body += timeline.bytes()
-        body.append(UInt8(ascii: "}"))
-        return JSONPage.response(body)
     }
 }

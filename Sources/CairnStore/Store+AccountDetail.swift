@@ -3,26 +3,6 @@ public import Foundation
 public import Logging
 import PostgresNIO
 
-/// A person at an account with their activity.
-public struct AccountUser: Sendable, Hashable, Codable {
-    public var userId: String
-    public var role: String?
-    public var leftAt: Date?
-    public var firstSeenAt: Date
-    public var lastSeenAt: Date
-    public var eventCount: Int
-    /// Days with product use in the 30 days up to the account's latest event.
-    public var activeDaysLast30: Int
-}
-
-/// One day of an account's health.
-public struct HealthHistoryPoint: Sendable, Hashable, Codable {
-    /// `YYYY-MM-DD`.
-    public var day: String
-    public var score: Int
-    public var band: String
-}
-
 /// An event of the account's log as the timeline shows it: a JSON object with `messageId`, `type`, `occurredAt`,
 /// `name` and `userId` (absent when null) and `properties` and `traits` as they were logged.
 public typealias TimelineRow = JSONRow<TimePosition>
@@ -39,54 +19,7 @@ public struct TimePosition: Sendable, Hashable, Codable {
     }
 }
 
-/// Contract facts of an account beside its journey.
-public struct AccountContract: Sendable, Hashable, Codable {
-    public var plan: String?
-    public var seats: Int?
-    public var arr: Double?
-    public var renewalDate: Date?
-    public var contractSignedAt: Date?
-}
-
 extension Store {
-    /// The account's people, key personas first, then the most recently seen; at most `limit`.
-    public func users(accountId: String, limit: Int = 200, logger: Logger) async throws -> [AccountUser] {
-        let rows = try await client.query(
-            """
-            SELECT u.user_id, u.role, u.left_at, u.first_seen_at, u.last_seen_at, u.event_count,
-                   (SELECT count(*) FROM unnest(u.active_days) d
-                    WHERE d > (SELECT (extract(epoch FROM a.last_event_at) / 86400)::int4 - 30
-                               FROM accounts a WHERE a.account_id = u.account_id))::int8
-            FROM users u WHERE u.account_id = \(accountId)
-            ORDER BY CASE u.role WHEN 'sponsor' THEN 0 WHEN 'champion' THEN 1 WHEN 'admin' THEN 2 ELSE 3 END,
-                     u.last_seen_at DESC, u.user_id
-            LIMIT \(limit)
-            """, logger: logger)
-        var users: [AccountUser] = []
-        for try await row in rows.decode((String, String?, Date?, Date, Date, Int, Int).self) {
-            users.append(
-                AccountUser(
-                    userId: row.0, role: row.1, leftAt: row.2, firstSeenAt: row.3, lastSeenAt: row.4, eventCount: row.5,
-                    activeDaysLast30: row.6))
-        }
-        return users
-    }
-
-    /// The account's daily health, oldest first, for the last `days` days it was evaluated.
-    public func healthHistory(accountId: String, days: Int = 180, logger: Logger) async throws -> [HealthHistoryPoint] {
-        let rows = try await client.query(
-            """
-            SELECT day::text, score, band FROM (
-                SELECT day, score, band FROM health_history WHERE account_id = \(accountId) ORDER BY day DESC LIMIT \(days)
-            ) recent ORDER BY day
-            """, logger: logger)
-        var points: [HealthHistoryPoint] = []
-        for try await row in rows.decode((String, Int, String).self) {
-            points.append(HealthHistoryPoint(day: row.0, score: row.1, band: row.2))
-        }
-        return points
-    }
-
     /// The account's events, newest first, before `position`.
     public func timeline(
         accountId: String, before position: TimePosition?, limit: Int, logger: Logger
@@ -112,20 +45,80 @@ extension Store {
         }
         return events
     }
+}
 
-    /// Plan, seats, ARR, renewal and signing dates of the account, if it exists.
-    public func contract(accountId: String, logger: Logger) async throws -> AccountContract? {
-        let rows = try await client.query(
+/// The account detail's JSON (without its timeline page), written by PostgreSQL in one statement: the summary's
+/// fields (null when unknown), open tasks, contract facts, people by persona and health history.
+enum AccountDetailJSON {
+    static let personas = ["sponsor", "champion", "admin", "end_user"]
+
+    static let query: String = {
+        let ts = AccountListJSON.timestamp
+        let byPersona = personas.map { persona in
+            "'\(persona)', COALESCE(jsonb_agg(p.json ORDER BY p.rank) FILTER (WHERE p.persona = '\(persona)'), '[]')"
+        }.joined(separator: ", ")
+        return """
+            SELECT jsonb_build_object(
+                'accountId', a.account_id, 'name', a.name, 'segment', a.segment, 'stage', COALESCE(j.stage, 'awareness'),
+                'stageEnteredAt', \(ts("j.stage_entered_at")), 'csmId', a.csm_id, 'eventCount', a.event_count,
+                'lastEventAt', \(ts("a.last_event_at")), 'atRisk', a.at_risk,
+                'milestones', COALESCE(j.milestones, '[]'), 'stageHistory', COALESCE(j.stage_history, '[]'),
+                'tracks', COALESCE(j.tracks, '[]'), 'timeToValueDays', j.time_to_value_days,
+                'health', CASE WHEN h.score IS NOT NULL AND h.band IS NOT NULL THEN jsonb_build_object(
+                    'score', h.score, 'band', h.band, 'components', COALESCE(h.components, '[]'),
+                    'explanation', COALESCE(h.explanation, ''),
+                    'updatedAt', \(ts("COALESCE(h.updated_at, '0001-01-01T00:00:00Z')"))) END,
+                'openTasks', (
+                    SELECT COALESCE(jsonb_agg(jsonb_build_object(
+                        'taskId', t.task_id, 'playbook', t.playbook, 'title', t.title, 'status', t.status,
+                        'priority', t.priority, 'assignee', t.assignee_kind || '.' || t.assignee_id,
+                        'dueAt', \(ts("t.due_at"))) ORDER BY t.created_at), '[]')
+                    FROM tasks t
+                    WHERE t.account_id = a.account_id AND t.kind = 'task' AND t.status IN ('open', 'acknowledged', 'snoozed')),
+                'contract', jsonb_strip_nulls(jsonb_build_object(
+                    'plan', a.facts->'plan'->>'value',
+                    'seats', CASE WHEN jsonb_typeof(a.facts->'seats'->'value') = 'number'
+                                   AND abs((a.facts->'seats'->>'value')::float8) < 9.2e18
+                             THEN round((a.facts->'seats'->>'value')::float8)::int8 END,
+                    'arr', a.arr, 'renewalDate', \(ts("a.renewal_at")), 'contractSignedAt', \(ts("a.contract_at")))),
+                'usersByPersona', (
+                    SELECT jsonb_build_object(\(byPersona))
+                    FROM (
+                        SELECT row_number() OVER (
+                                   ORDER BY CASE u.role WHEN 'sponsor' THEN 0 WHEN 'champion' THEN 1 WHEN 'admin' THEN 2 ELSE 3 END,
+                                            u.last_seen_at DESC, u.user_id) AS rank,
+                               CASE WHEN u.role IN ('sponsor', 'champion', 'admin') THEN u.role ELSE 'end_user' END AS persona,
+                               jsonb_strip_nulls(jsonb_build_object(
+                                   'userId', u.user_id, 'role', u.role, 'leftAt', \(ts("u.left_at")),
+                                   'firstSeenAt', \(ts("u.first_seen_at")), 'lastSeenAt', \(ts("u.last_seen_at")),
+                                   'eventCount', u.event_count,
+                                   'activeDaysLast30', (
+                                       SELECT count(*) FROM unnest(u.active_days) d
+                                       WHERE d > (extract(epoch FROM a.last_event_at) / 86400)::int4 - 30))) AS json
+                        FROM users u WHERE u.account_id = a.account_id
+                        ORDER BY rank LIMIT 200) p),
+                'healthHistory', (
+                    SELECT COALESCE(jsonb_agg(jsonb_build_object('day', r.day::text, 'score', r.score, 'band', r.band) ORDER BY r.day), '[]')
+                    FROM (SELECT day, score, band FROM health_history WHERE account_id = a.account_id ORDER BY day DESC LIMIT 180) r)
+            )::text
+            FROM accounts a
+            LEFT JOIN journey j ON j.account_id = a.account_id
+            LEFT JOIN health h ON h.account_id = a.account_id
+            WHERE a.account_id = $1
             """
-            SELECT facts->'plan'->>'value',
-                   CASE WHEN jsonb_typeof(facts->'seats'->'value') = 'number' THEN (facts->'seats'->>'value')::float8 END,
-                   arr, renewal_at, contract_at
-            FROM accounts WHERE account_id = \(accountId)
-            """, logger: logger)
-        for try await row in rows.decode((String?, Double?, Double?, Date?, Date?).self) {
-            return AccountContract(
-                plan: row.0, seats: row.1.flatMap { Int(exactly: $0.rounded()) }, arr: row.2, renewalDate: row.3,
-                contractSignedAt: row.4)
+    }()
+}
+
+extension Store {
+    /// The account as `GET /api/v1/accounts/{id}` shows it, as JSON text (its timeline page apart), or nil when
+    /// the account is not known.
+    public func accountDetail(_ id: String, logger: Logger) async throws -> String? {
+        var binds = PostgresBindings()
+        binds.append(id)
+        for try await json in try await client.query(PostgresQuery(unsafeSQL: AccountDetailJSON.query, binds: binds), logger: logger)
+            .decode(String.self)
+        {
+            return json
         }
         return nil
     }

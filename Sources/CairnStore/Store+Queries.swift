@@ -29,20 +29,14 @@ public struct AccountSummary: Sendable, Hashable, Codable {
     public var timeToValueDays: Double?
 }
 
-/// A task as the API lists it.
-public struct TaskSummary: Sendable, Hashable, Codable {
-    public var taskId: String
-    public var playbook: String
-    public var title: String
-    public var status: String
-    public var priority: String
-    public var assignee: String
-    public var dueAt: Date
-}
-
 extension Store {
     public func account(_ id: String, logger: Logger) async throws -> AccountSummary? {
         try await accounts(where: "WHERE a.account_id = \(id)", logger: logger).first
+    }
+
+    /// Whether the account is known (without reading its state).
+    public func accountExists(_ id: String, logger: Logger) async throws -> Bool {
+        try await scalar("SELECT count(*)::int8 FROM accounts WHERE account_id = \(id)", logger: logger) > 0
     }
 
     /// Accounts ordered by id, after `cursor` (the last id of the previous page).
@@ -87,21 +81,6 @@ extension Store {
                     timeToValueDays: row.17))
         }
         return result
-    }
-
-    public func openTasks(accountId: String, logger: Logger) async throws -> [TaskSummary] {
-        let rows = try await client.query(
-            """
-            SELECT task_id, playbook, title, status, priority, assignee_kind || '.' || assignee_id, due_at FROM tasks
-            WHERE account_id = \(accountId) AND kind = 'task' AND status IN ('open', 'acknowledged', 'snoozed') ORDER BY created_at
-            """, logger: logger)
-        var tasks: [TaskSummary] = []
-        for try await row in rows.decode((String, String, String, String, String, String, Date).self) {
-            tasks.append(
-                TaskSummary(
-                    taskId: row.0, playbook: row.1, title: row.2, status: row.3, priority: row.4, assignee: row.5, dueAt: row.6))
-        }
-        return tasks
     }
 
     /// Product-usage events counted for the account, over all days.
