@@ -31,7 +31,7 @@ extension Store {
             SELECT message_id, occurred_at::text,
                    (jsonb_strip_nulls(jsonb_build_object(
                         'messageId', message_id, 'type', type, 'name', name, 'userId', user_id,
-                        'occurredAt', to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
+                        'occurredAt', \(unescaped: AccountJSON.timestamp("occurred_at"))))
                     || CASE WHEN payload ? 'properties' THEN jsonb_build_object('properties', payload->'properties') ELSE '{}' END
                     || CASE WHEN payload ? 'traits' THEN jsonb_build_object('traits', payload->'traits') ELSE '{}' END)::text
             FROM events
@@ -53,7 +53,7 @@ enum AccountDetailJSON {
     static let personas = ["sponsor", "champion", "admin", "end_user"]
 
     static let query: String = {
-        let ts = AccountListJSON.timestamp
+        let ts = AccountJSON.timestamp
         let byPersona = personas.map { persona in
             "'\(persona)', COALESCE(jsonb_agg(p.json ORDER BY p.rank) FILTER (WHERE p.persona = '\(persona)'), '[]')"
         }.joined(separator: ", ")
@@ -62,12 +62,8 @@ enum AccountDetailJSON {
                 'accountId', a.account_id, 'name', a.name, 'segment', a.segment, 'stage', COALESCE(j.stage, 'awareness'),
                 'stageEnteredAt', \(ts("j.stage_entered_at")), 'csmId', a.csm_id, 'eventCount', a.event_count,
                 'lastEventAt', \(ts("a.last_event_at")), 'atRisk', a.at_risk,
-                'milestones', COALESCE(j.milestones, '[]'), 'stageHistory', COALESCE(j.stage_history, '[]'),
-                'tracks', COALESCE(j.tracks, '[]'), 'timeToValueDays', j.time_to_value_days,
-                'health', CASE WHEN h.score IS NOT NULL AND h.band IS NOT NULL THEN jsonb_build_object(
-                    'score', h.score, 'band', h.band, 'components', COALESCE(h.components, '[]'),
-                    'explanation', COALESCE(h.explanation, ''),
-                    'updatedAt', \(ts("COALESCE(h.updated_at, '0001-01-01T00:00:00Z')"))) END,
+                \(AccountJSON.journey), 'timeToValueDays', j.time_to_value_days,
+                'health', CASE WHEN \(AccountJSON.healthKnown) THEN \(AccountJSON.healthObject) END,
                 'openTasks', (
                     SELECT COALESCE(jsonb_agg(jsonb_build_object(
                         'taskId', t.task_id, 'playbook', t.playbook, 'title', t.title, 'status', t.status,

@@ -65,30 +65,40 @@ public struct JSONRow<Position: Sendable & Hashable & Codable>: Sendable, Hashab
 /// keys (`arr`, `renewalDate`, `contractSignedAt`, `lastChangeAt`, null when unknown).
 public typealias AccountListRow = JSONRow<AccountListPosition>
 
-/// The account list's JSON, written by PostgreSQL from the columns and the stored JSON (milestones, history,
-/// tracks, health components) as they are: a page of 50 took 13 ms of Swift to decode into `AccountSummary` and
-/// encode again, against 2 ms for PostgreSQL to build. The shape is `AccountSummary`'s `Codable` form; an API
-/// test checks the two are equal for every account of a pipeline run.
-enum AccountListJSON {
+/// Account JSON written by PostgreSQL from the columns and the stored JSON (milestones, history, tracks, health
+/// components) as they are, over `accounts a LEFT JOIN journey j LEFT JOIN health h`: a page of 50 took 13 ms of
+/// Swift to decode into `AccountSummary` and encode again, against 2 ms for PostgreSQL to build. The shape is
+/// `AccountSummary`'s `Codable` form; an API test checks the two are equal for every account of a pipeline run.
+enum AccountJSON {
     /// `timestamptz` as `Timestamp.format` writes a date: UTC, milliseconds truncated, `Z`.
     static func timestamp(_ column: String) -> String {
         "to_char(\(column) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
     }
 
-    /// One row's object, over `accounts a LEFT JOIN journey j LEFT JOIN health h`. Only the scalar columns lose
-    /// their nulls: the stored JSON (milestones, history, tracks, components) is sent as it is.
-    static let object = """
+    /// Whether the account has a health (`healthObject` is its JSON then).
+    static let healthKnown = "h.score IS NOT NULL AND h.band IS NOT NULL"
+
+    static let healthObject = """
+        jsonb_build_object(
+            'score', h.score, 'band', h.band, 'components', COALESCE(h.components, '[]'),
+            'explanation', COALESCE(h.explanation, ''),
+            'updatedAt', \(timestamp("COALESCE(h.updated_at, '0001-01-01T00:00:00Z')")))
+        """
+
+    /// The journey's stored JSON, as `jsonb_build_object` arguments.
+    static let journey = """
+        'milestones', COALESCE(j.milestones, '[]'), 'stageHistory', COALESCE(j.stage_history, '[]'),
+        'tracks', COALESCE(j.tracks, '[]')
+        """
+
+    /// One account of the list. Only the scalar columns lose their nulls: the stored JSON is sent as it is.
+    static let listItem = """
         jsonb_strip_nulls(jsonb_build_object(
             'accountId', a.account_id, 'name', a.name, 'segment', a.segment, 'stage', COALESCE(j.stage, 'awareness'),
             'stageEnteredAt', \(timestamp("j.stage_entered_at")), 'csmId', a.csm_id, 'eventCount', a.event_count,
             'lastEventAt', \(timestamp("a.last_event_at")), 'atRisk', a.at_risk, 'timeToValueDays', j.time_to_value_days))
-        || jsonb_build_object(
-            'milestones', COALESCE(j.milestones, '[]'), 'stageHistory', COALESCE(j.stage_history, '[]'),
-            'tracks', COALESCE(j.tracks, '[]'))
-        || CASE WHEN h.score IS NOT NULL AND h.band IS NOT NULL THEN jsonb_build_object('health', jsonb_build_object(
-            'score', h.score, 'band', h.band, 'components', COALESCE(h.components, '[]'),
-            'explanation', COALESCE(h.explanation, ''),
-            'updatedAt', \(timestamp("COALESCE(h.updated_at, '0001-01-01T00:00:00Z')")))) ELSE '{}' END
+        || jsonb_build_object(\(journey))
+        || CASE WHEN \(healthKnown) THEN jsonb_build_object('health', \(healthObject)) ELSE '{}' END
         || jsonb_build_object(
             'arr', a.arr, 'renewalDate', \(timestamp("a.renewal_at")),
             'contractSignedAt', \(timestamp("a.contract_at")), 'lastChangeAt', \(timestamp("a.changed_at")))
@@ -117,7 +127,7 @@ extension Store {
     ) async throws -> [AccountListRow] {
         var builder = QueryBuilder()
         builder.sql = """
-            SELECT a.account_id, (\(sort.expression))::text, (\(AccountListJSON.object))::text
+            SELECT a.account_id, (\(sort.expression))::text, (\(AccountJSON.listItem))::text
             FROM accounts a
             LEFT JOIN journey j ON j.account_id = a.account_id
             LEFT JOIN health h ON h.account_id = a.account_id
