@@ -49,23 +49,23 @@ public struct EscalationBenchmark: Sendable {
     public func run() async throws -> Result {
         let runID = String(UUID().uuidString.prefix(8).lowercased())
         let csm = "bench-csm-\(runID)"
-        let store = Store(configuration: settings.database, engine: settings.engine, logger: logger)
+        let logger = self.logger
+        let store = Store(configuration: settings.database, engine: settings.engine, logger: quietPoolLogger(logger))
         let taskQueue = CairnTopology.taskQueue(destination: "csm.\(csm)")
         let workerConnection = AMQPConnection(configuration: settings.amqp, topology: CairnTopology.core, logger: logger)
         let escalatorConnection = AMQPConnection(configuration: settings.amqp, topology: CairnTopology.core, logger: logger)
         let publisher = AMQPConnection(configuration: settings.amqp, topology: CairnTopology.core, logger: logger)
         let consumer = AMQPConnection(configuration: settings.amqp, topology: taskQueue, logger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await store.client.run() }
-            defer { group.cancelAll() }
-            try await store.migrate()
-            for connection in [workerConnection, escalatorConnection, publisher, consumer] {
-                group.addTask { try await connection.run() }
-            }
-            group.addTask { try await EventWorker(store: store, connection: workerConnection, logger: logger).run() }
-            group.addTask { try await OutboxRelay(store: store, connection: workerConnection, logger: logger).run() }
-            group.addTask { try await Escalator(store: store, connection: escalatorConnection, logger: logger).run() }
-            group.addTask { try await OutboxRelay(store: store, connection: escalatorConnection, logger: logger).run() }
+        let services: [@Sendable () async throws -> Void] = [
+            { try await EventWorker(store: store, connection: workerConnection, logger: logger).run() },
+            { try await OutboxRelay(store: store, connection: workerConnection, logger: logger).run() },
+            { try await Escalator(store: store, connection: escalatorConnection, logger: logger).run() },
+            { try await OutboxRelay(store: store, connection: escalatorConnection, logger: logger).run() },
+        ]
+        return try await withBenchmarkServices(
+            store: store, connections: [workerConnection, escalatorConnection, publisher, consumer], services: services,
+            logger: logger
+        ) {
             try await publisher.declare(CairnTopology.core)
             try await consumer.declare(taskQueue)
 

@@ -283,22 +283,21 @@ public struct PipelineBenchmark: Sendable {
         workers: Int, _ body: @Sendable (Store, AMQPConnection) async throws -> T
     ) async throws -> T {
         let logger = self.logger
-        let store = Store(configuration: settings.database, logger: logger)
+        let store = Store(configuration: settings.database, logger: quietPoolLogger(logger))
         let connections = (0..<workers).map { _ in
             AMQPConnection(configuration: settings.amqp, topology: CairnTopology.core, logger: logger)
         }
         let publisher = AMQPConnection(configuration: settings.amqp, topology: CairnTopology.core, logger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await store.client.run() }
-            defer { group.cancelAll() }
-            try await store.migrate()
-            group.addTask { try await publisher.run() }
-            for connection in connections {
-                group.addTask { try await connection.run() }
-                group.addTask { try await OutboxRelay(store: store, connection: connection, logger: logger).run() }
-                group.addTask { try await EventWorker(store: store, connection: connection, logger: logger).run() }
-            }
-            return try await body(store, publisher)
+        let services = connections.flatMap { connection -> [@Sendable () async throws -> Void] in
+            [
+                { try await OutboxRelay(store: store, connection: connection, logger: logger).run() },
+                { try await EventWorker(store: store, connection: connection, logger: logger).run() },
+            ]
+        }
+        return try await withBenchmarkServices(
+            store: store, connections: connections + [publisher], services: services, logger: logger
+        ) {
+            try await body(store, publisher)
         }
     }
 

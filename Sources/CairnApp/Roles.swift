@@ -115,13 +115,18 @@ public func runMigrations(settings: CairnSettings, logger: Logger) async throws 
 public func withStore<Result: Sendable>(
     settings: CairnSettings, logger: Logger, _ body: @Sendable (Store) async throws -> Result
 ) async throws -> Result {
-    // The pool's warning about a lease racing `run()` is noise for a short-lived pool.
-    var poolLogger = logger
-    poolLogger.logLevel = max(logger.logLevel, .error)
-    let store = Store(configuration: settings.database, engine: settings.engine, logger: poolLogger)
+    let store = Store(configuration: settings.database, engine: settings.engine, logger: quietPoolLogger(logger))
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { await store.client.run() }
         defer { group.cancelAll() }
         return try await body(store)
     }
+}
+
+/// The logger for a pool whose first query is sent as soon as its `run()` task is added: PostgresNIO warns when a
+/// lease comes before `run()` has started (the lease then waits for it, nothing is wrong), which is noise there.
+func quietPoolLogger(_ logger: Logger) -> Logger {
+    var poolLogger = logger
+    poolLogger.logLevel = max(logger.logLevel, .error)
+    return poolLogger
 }

@@ -38,7 +38,9 @@ public struct OutboxRelay: Service {
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
             }
         }
-        // A last round, so the signals of a batch committed just before shutdown leave now.
+        // On a graceful shutdown, a last round, so the signals of a batch committed just before it leave now.
+        // Cancellation means stop at once: the pool may be closing too, and what is left is sent after a restart.
+        guard !Task.isCancelled else { return }
         var declaredAtEnd = declared
         _ = await relayOnce(declared: &declaredAtEnd)
     }

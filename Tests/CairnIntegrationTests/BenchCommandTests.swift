@@ -1,0 +1,36 @@
+import CairnTesting
+import Foundation
+import Testing
+
+/// `cairn bench` on the test servers, small: it must finish, print its tables and exit 0.
+@Suite("Bench command", .serialized)
+struct BenchCommandTests {
+    @Test("a small cairn bench measures every part, writes its JSON and exits 0 soon after the last measurement")
+    func smallBenchEndsCleanly() async throws {
+        let environment = try await IsolatedEnvironment.make("bench")
+        let json = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-bench-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: json) }
+        // Each measurement starts and stops its own workers and relays; stopping them all at once once left an outbox
+        // round waiting for a pool that had stopped, and the watchdog ended the run with 75 two minutes later.
+        let bench = try CairnProcess(
+            ["bench", "--events", "600", "--accounts", "30,60", "--workers", "1,2", "--latency-seconds", "1",
+             "--signals", "40", "--signal-rate", "200", "--json", json.path],
+            environment: environment.processEnvironment(), logName: "bench-\(environment.name)")
+        defer { bench.kill() }
+        #expect(await bench.exitStatus(within: .seconds(100)) == 0, "\(bench.log)")
+        let log = bench.log
+        #expect(log.contains("| raw broker pass-through"), "\(log)")
+        #expect(log.components(separatedBy: "| end-to-end (AMQP publish to committed state) |").count == 5, "\(log)")
+        #expect(log.contains("| half the 1-worker rate | 30 | 1 |"), "\(log)")
+        #expect(log.contains("| paced | 40 |") && log.contains("| all at once | 40 |"), "\(log)")
+        #expect(!log.contains("did not finish in time"), "\(log)")
+
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any]
+        let pipeline = report?["pipeline"] as? [String: Any]
+        let runs = pipeline?["runs"] as? [[String: Any]] ?? []
+        #expect(runs.map { $0["accounts"] as? Int } == [30, 30, 60, 60])
+        #expect(runs.allSatisfy { ($0["eventsPerSecond"] as? Double ?? 0) > 0 && ($0["ratio"] as? Double ?? 0) > 0 })
+        #expect((report?["escalation"] as? [String: Any])?["burst"] != nil)
+        await environment.tearDown()
+    }
+}
