@@ -266,6 +266,10 @@ extension Store {
             ON CONFLICT (account_id) DO UPDATE SET stage = EXCLUDED.stage, stage_entered_at = EXCLUDED.stage_entered_at,
                 milestones = EXCLUDED.milestones, stage_history = EXCLUDED.stage_history, tracks = EXCLUDED.tracks,
                 time_to_value_days = EXCLUDED.time_to_value_days, updated_at = now()
+            WHERE (journey.stage, journey.stage_entered_at, journey.milestones, journey.stage_history, journey.tracks,
+                   journey.time_to_value_days)
+                  IS DISTINCT FROM (EXCLUDED.stage, EXCLUDED.stage_entered_at, EXCLUDED.milestones, EXCLUDED.stage_history,
+                                    EXCLUDED.tracks, EXCLUDED.time_to_value_days)
             """, logger: logger)
         let scored = states.compactMap { state in state.health.map { (state.accountId, $0) } }
         guard !scored.isEmpty else { return }
@@ -287,6 +291,7 @@ extension Store {
             FROM unnest(\(scored.map(\.0)), \(scored.map { Self.epochDay($0.1.evaluatedAt) }), \(scored.map(\.1.score)),
                         \(scored.map(\.1.band.rawValue))) AS x(id, d, s, b)
             ON CONFLICT (account_id, day) DO UPDATE SET score = EXCLUDED.score, band = EXCLUDED.band
+            WHERE (health_history.score, health_history.band) IS DISTINCT FROM (EXCLUDED.score, EXCLUDED.band)
             """, logger: logger)
     }
 

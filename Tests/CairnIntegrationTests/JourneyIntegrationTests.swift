@@ -176,3 +176,37 @@ extension Array {
         return result
     }
 }
+
+extension JourneyIntegrationTests {
+    @Test("A batch that leaves an account's journey as it was does not write its journey row; one that changes it does")
+    func unchangedJourneyIsNotRewritten() async throws {
+        let environment = try await IsolatedEnvironment.make("journeyskip")
+        let start = Date(timeIntervalSince1970: 1_780_000_000)
+        func event(_ index: Int, _ name: String, hours: Double, properties: [String: JSONValue] = [:]) -> AccountEvent {
+            AccountEvent(messageId: "skip-\(index)", type: .track, event: name, accountId: "skip", userId: "ada",
+                         timestamp: start.addingTimeInterval(hours * 3_600), properties: properties)
+        }
+        // xmin is the transaction that wrote the row's current version: it moves only when the row is written.
+        let version: PostgresQuery = "SELECT xmin::text::int8 FROM journey WHERE account_id = 'skip'"
+        let kickoffReached = """
+            SELECT count(*)::int8 FROM journey, jsonb_array_elements(milestones) m
+            WHERE account_id = 'skip' AND m->>'name' = 'kickoff' AND m->>'status' = 'reached'
+            """
+        let signed = event(0, CanonicalEvent.contractSigned, hours: 0, properties: ["arr": 50_000])
+        let firstUse = event(1, "Report Exported", hours: 1)
+        let usage = event(2, "Report Exported", hours: 2)
+        let kickoff = event(3, CanonicalEvent.kickoffCompleted, hours: 3)
+        let (first, same, changed, kickoffCount) = try await environment.withStore { store in
+            _ = try await store.apply([signed, firstUse], logger: store.testLogger)
+            let first = try await store.integer(version)
+            _ = try await store.apply([usage], logger: store.testLogger)
+            let same = try await store.integer(version)
+            _ = try await store.apply([kickoff], logger: store.testLogger)
+            return (first, same, try await store.integer(version), try await store.integer(PostgresQuery(unsafeSQL: kickoffReached)))
+        }
+        #expect(same == first, "more of the same usage changes no milestone, stage or track: the journey row is left alone")
+        #expect(changed != first, "kickoff completed changes the journey, so its row is written")
+        #expect(kickoffCount == 1)
+        await environment.tearDown()
+    }
+}

@@ -14,9 +14,8 @@ function request()
   return wrk.format("GET", paths[(counter % #paths) + 1])
 end
 
--- `samples` is how many latencies wrk's histogram holds: more than `requests` when wrk added its own corrections for
--- coordinated omission (for each slow answer, made-up ones from its latency down to the mean interval), which
--- then weigh in its percentiles.
+-- `samples` is how many latencies wrk's histogram holds, which its percentiles are computed from; it can be far
+-- below `requests` (see scripts/bench-api).
 function done(summary, latency, requests)
   io.write(string.format("RESULT requests=%d seconds=%.3f p50_ms=%.2f p99_ms=%.2f samples=%d non2xx=%d errors=%d\n",
     summary.requests, summary.duration / 1e6, latency:percentile(50) / 1000, latency:percentile(99) / 1000, #latency,
