@@ -62,7 +62,7 @@ struct APIFixture {
             try CairnProcess([role], environment: processEnvironment, logName: "\(role)-\(environment.name)")
         }
         let fixture = APIFixture(environment: environment, processes: processes, port: port, events: load ? stream() : [])
-        let ready = await eventually(timeout: .seconds(30)) { (try? await http(port: port, path: "/readyz"))?.status == 200 }
+        let ready = await becomesReady(port: port)
         guard ready else { throw TestError("api not ready: \(fixture.logs)") }
         guard load else { return fixture }
         let events = fixture.events

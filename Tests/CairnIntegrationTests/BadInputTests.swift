@@ -59,7 +59,7 @@ struct BadInputTests {
         let ingest = try CairnProcess(["ingest"], environment: environment.processEnvironment(ingestPort: port), logName: "ingest-\(environment.name)")
         let worker = try CairnProcess(["worker"], environment: environment.processEnvironment(), logName: "worker-\(environment.name)")
         defer { ingest.kill(); worker.kill() }
-        #expect(await eventually { (try? await http(port: port, path: "/readyz"))?.status == 200 }, "\(ingest.log)")
+        #expect(await becomesReady(port: port), "\(ingest.log)")
 
         let tally = Tally()
         let started = ContinuousClock.now

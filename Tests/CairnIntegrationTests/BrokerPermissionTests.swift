@@ -63,7 +63,7 @@ struct BrokerPermissionTests {
                 logName: "\(role)-\(environment.name)")
         }
         defer { processes.forEach { $0.kill() } }
-        #expect(await eventually { (try? await http(port: ingestPort, path: "/readyz"))?.status == 200 }, "\(processes[0].log)")
+        #expect(await becomesReady(port: ingestPort), "\(processes[0].log)")
 
         let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
         func at(_ offset: TimeInterval) -> String { Timestamp.format(now.addingTimeInterval(offset)) }
@@ -93,7 +93,7 @@ struct BrokerPermissionTests {
         #expect(tasks.count == 1)
         #expect(tasks.first?.accountId == "acme")
 
-        #expect(await eventually { (try? await http(port: apiPort, path: "/readyz"))?.status == 200 }, "\(processes[3].log)")
+        #expect(await becomesReady(port: apiPort), "\(processes[3].log)")
         let account = try await http(port: apiPort, path: "/api/v1/accounts/acme", headers: ["Authorization": "Bearer dev-api-token"])
         #expect(account.status == 200)
         for process in processes {

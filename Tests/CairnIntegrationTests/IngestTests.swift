@@ -60,7 +60,7 @@ struct IngestTests {
         let port = try freePort()
         let ingest = try CairnProcess(["ingest"], environment: environment.processEnvironment(ingestPort: port), logName: "ingest-\(environment.name)")
         defer { ingest.kill() }
-        #expect(await eventually { (try? await http(port: port, path: "/readyz"))?.status == 200 }, "\(ingest.log)")
+        #expect(await becomesReady(port: port), "\(ingest.log)")
 
         for input in Self.badInputs {
             let response = try await http(port: port, path: input.path, body: input.body, headers: input.headers)
@@ -82,7 +82,7 @@ struct IngestTests {
         let port = try freePort()
         let ingest = try CairnProcess(["ingest"], environment: environment.processEnvironment(ingestPort: port), logName: "ingest-\(environment.name)")
         defer { ingest.kill() }
-        #expect(await eventually { (try? await http(port: port, path: "/readyz"))?.status == 200 }, "\(ingest.log)")
+        #expect(await becomesReady(port: port), "\(ingest.log)")
 
         let batch = #"""
             {"batch":[
@@ -121,7 +121,7 @@ struct IngestTests {
         processEnvironment["CAIRN_AMQP_URL"] = "amqp://guest:guest@127.0.0.1:\(try freePort())/%2f"  // nothing listens
         let ingest = try CairnProcess(["ingest"], environment: processEnvironment, logName: "ingest-\(environment.name)")
         defer { ingest.kill() }
-        #expect(await eventually { (try? await http(port: port, path: "/healthz"))?.status == 200 }, "\(ingest.log)")
+        #expect(await becomesReady(port: port, path: "/healthz"), "\(ingest.log)")
 
         #expect(try await http(port: port, path: "/readyz").status == 503)
         let response = try await http(
@@ -141,7 +141,7 @@ struct IngestTests {
         let port = try freePort()
         let ingest = try CairnProcess(["ingest"], environment: environment.processEnvironment(ingestPort: port), logName: "ingest-\(environment.name)")
         defer { ingest.kill() }
-        #expect(await eventually { (try? await http(port: port, path: "/readyz"))?.status == 200 }, "\(ingest.log)")
+        #expect(await becomesReady(port: port), "\(ingest.log)")
 
         try await environment.awaitConnections()
 
@@ -210,6 +210,15 @@ struct HTTPResult: Sendable {
     let headers: [String: String]
 }
 
+/// Waits until a role's `/readyz` (or `/healthz`) answers 200. A role connects to the broker and PostgreSQL before it
+/// is ready; with every suite running at once on two cores that can take far longer than it does alone, and this
+/// wait is for start-up, not a measurement, so it is generous.
+func becomesReady(port: Int, path: String = "/readyz") async -> Bool {
+    await eventually(timeout: .seconds(90), every: .milliseconds(100)) {
+        (try? await http(port: port, path: path))?.status == 200
+    }
+}
+
 /// One request to a local role: GET without a body, POST with one.
 func http(port: Int, path: String, body: Data? = nil, headers: [String: String] = [:]) async throws -> HTTPResult {
     var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
@@ -234,7 +243,7 @@ struct IngestBatchTests {
         processEnvironment["CAIRN_WRITE_KEYS"] = "k1:billing"
         let ingest = try CairnProcess(["ingest"], environment: processEnvironment, logName: "ingest-\(environment.name)")
         defer { ingest.kill() }
-        #expect(await eventually { (try? await http(port: port, path: "/readyz"))?.status == 200 }, "\(ingest.log)")
+        #expect(await becomesReady(port: port), "\(ingest.log)")
 
         let batch = #"""
             {"batch":[

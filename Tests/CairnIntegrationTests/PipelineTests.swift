@@ -22,7 +22,7 @@ struct PipelineTests {
         defer { ingest.kill(); worker.kill() }
 
         let body = #"{"userId":"u1","event":"Report Exported","context":{"groupId":"acme"},"messageId":"m-1"}"#
-        let ready = await eventually { (try? await post(port: port, path: "/readyz", body: nil)) == 200 }
+        let ready = await becomesReady(port: port)
         #expect(ready, "ingest did not become ready: \(ingest.log)")
         let status = try await post(port: port, path: "/v1/track", body: body)
         #expect(status == 200)

@@ -22,7 +22,7 @@ struct RateLimitTests {
         processEnvironment["CAIRN_INGEST_RATE_LIMIT"] = "0.2"
         let ingest = try CairnProcess(["ingest"], environment: processEnvironment, logName: "ingest-\(environment.name)")
         defer { ingest.kill() }
-        #expect(await eventually { (try? await http(port: port, path: "/readyz"))?.status == 200 }, "\(ingest.log)")
+        #expect(await becomesReady(port: port), "\(ingest.log)")
         let busy = ["Authorization": basicAuth("busy-key")]
         let calm = ["Authorization": basicAuth("calm-key")]
 

@@ -31,8 +31,8 @@ struct SecretHandlingTests {
         let ingest = try CairnProcess(["ingest"], environment: processEnvironment, logName: "ingest-\(environment.name)")
         let api = try CairnProcess(["api"], environment: processEnvironment, logName: "api-\(environment.name)")
         defer { ingest.kill(); api.kill() }
-        #expect(await eventually { (try? await http(port: ingestPort, path: "/readyz"))?.status == 200 }, "\(ingest.log)")
-        #expect(await eventually { (try? await http(port: apiPort, path: "/healthz"))?.status == 200 }, "\(api.log)")
+        #expect(await becomesReady(port: ingestPort), "\(ingest.log)")
+        #expect(await becomesReady(port: apiPort, path: "/healthz"), "\(api.log)")
 
         let event = json(#"{"messageId":"s-1","event":"x","context":{"groupId":"acme"}}"#)
         #expect(try await http(port: ingestPort, path: "/v1/track", body: event, headers: ["Authorization": basicAuth(writeKey)]).status == 200)

@@ -13,7 +13,7 @@ struct SegmentClientTests {
         let port = try freePort()
         let ingest = try CairnProcess(["ingest"], environment: environment.processEnvironment(ingestPort: port), logName: "ingest-\(environment.name)")
         defer { ingest.kill() }
-        #expect(await eventually { (try? await http(port: port, path: "/readyz"))?.status == 200 }, "\(ingest.log)")
+        #expect(await becomesReady(port: port), "\(ingest.log)")
 
         let output = TestInfrastructure.artifacts.appendingPathComponent("segment-sent-\(environment.name).json")
         let client = Process()

@@ -77,7 +77,7 @@ struct ShutdownTests {
         let port = try freePort()
         let ingest = try CairnProcess(["ingest"], environment: environment.processEnvironment(ingestPort: port), logName: "ingest-\(environment.name)")
         defer { ingest.kill() }
-        #expect(await eventually { (try? await http(port: port, path: "/readyz"))?.status == 200 }, "\(ingest.log)")
+        #expect(await becomesReady(port: port), "\(ingest.log)")
 
         let answered = Shared(0)
         async let outcomes: [(String, Int)] = withTaskGroup(of: [(String, Int)].self) { group in
@@ -189,7 +189,7 @@ struct ShutdownTests {
         let port = try freePort()
         let api = try CairnProcess(["api"], environment: environment.processEnvironment(apiPort: port), logName: "api-\(environment.name)")
         defer { api.kill() }
-        #expect(await eventually { (try? await http(port: port, path: "/readyz"))?.status == 200 }, "\(api.log)")
+        #expect(await becomesReady(port: port), "\(api.log)")
         let output = TestInfrastructure.artifacts.appendingPathComponent("stream-\(environment.name).txt")
         let stream = try APITests.curl(port: port, output: output, seconds: 60)
         defer { if stream.isRunning { stream.terminate() } }

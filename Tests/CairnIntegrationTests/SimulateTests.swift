@@ -16,7 +16,7 @@ struct SimulateTests {
         let ingest = try CairnProcess(["ingest"], environment: processEnvironment, logName: "ingest-\(environment.name)")
         let worker = try CairnProcess(["worker"], environment: processEnvironment, logName: "worker-\(environment.name)")
         defer { ingest.kill(); worker.kill() }
-        #expect(await eventually(timeout: .seconds(30)) { (try? await post(port: port, path: "/healthz", body: nil)) == 200 })
+        #expect(await becomesReady(port: port, path: "/healthz"))
 
         let simulate = try CairnProcess(
             ["simulate", "--via", "http", "--ingest-url", "http://127.0.0.1:\(port)", "--accounts", "20", "--days", "30",
