@@ -65,10 +65,9 @@ public struct JSONRow<Position: Sendable & Hashable & Codable>: Sendable, Hashab
 /// keys (`arr`, `renewalDate`, `contractSignedAt`, `lastChangeAt`, null when unknown).
 public typealias AccountListRow = JSONRow<AccountListPosition>
 
-/// Account JSON written by PostgreSQL from the columns and the stored JSON (milestones, history, tracks, health
-/// components) as they are, over `accounts a LEFT JOIN journey j LEFT JOIN health h`: a page of 50 took 13 ms of
-/// Swift to decode into `AccountSummary` and encode again, against 2 ms for PostgreSQL to build. The shape is
-/// `AccountSummary`'s `Codable` form; an API test checks the two are equal for every account of a pipeline run.
+/// Pieces of account JSON that PostgreSQL writes (the account detail, in one statement) over
+/// `accounts a LEFT JOIN journey j LEFT JOIN health h`. The shape is `AccountSummary`'s `Codable` form; an API test
+/// checks the two are equal for every account of a pipeline run.
 enum AccountJSON {
     /// `timestamptz` as `Timestamp.format` writes a date: UTC, milliseconds truncated, `Z`.
     static func timestamp(_ column: String) -> String {
@@ -90,19 +89,55 @@ enum AccountJSON {
         'milestones', COALESCE(j.milestones, '[]'), 'stageHistory', COALESCE(j.stage_history, '[]'),
         'tracks', COALESCE(j.tracks, '[]')
         """
+}
 
-    /// One account of the list. Only the scalar columns lose their nulls: the stored JSON is sent as it is.
-    static let listItem = """
-        jsonb_strip_nulls(jsonb_build_object(
-            'accountId', a.account_id, 'name', a.name, 'segment', a.segment, 'stage', COALESCE(j.stage, 'awareness'),
-            'stageEnteredAt', \(timestamp("j.stage_entered_at")), 'csmId', a.csm_id, 'eventCount', a.event_count,
-            'lastEventAt', \(timestamp("a.last_event_at")), 'atRisk', a.at_risk, 'timeToValueDays', j.time_to_value_days))
-        || jsonb_build_object(\(journey))
-        || CASE WHEN \(healthKnown) THEN jsonb_build_object('health', \(healthObject)) ELSE '{}' END
-        || jsonb_build_object(
-            'arr', a.arr, 'renewalDate', \(timestamp("a.renewal_at")),
-            'contractSignedAt', \(timestamp("a.contract_at")), 'lastChangeAt', \(timestamp("a.changed_at")))
+/// An account of the list, as columns that Swift splices into JSON text: the stored JSON (milestones, history,
+/// tracks, health components) is PostgreSQL's text of the `jsonb` and is not parsed. PostgreSQL building the
+/// object itself (`jsonb_build_object`, `||`, `jsonb_strip_nulls`) cost about 3.5 times as much per row as
+/// reading the columns (EXPLAIN ANALYZE of a 5,000-row page, 100k accounts), and the list's CPU is shared with the
+/// API on the same machine.
+enum AccountListColumns {
+    /// After the id and the sort key.
+    static let select = """
+        a.name, a.segment, COALESCE(j.stage, 'awareness'), j.stage_entered_at, a.csm_id, a.event_count, a.last_event_at,
+        a.at_risk, j.time_to_value_days, COALESCE(j.milestones, '[]')::text, COALESCE(j.stage_history, '[]')::text,
+        COALESCE(j.tracks, '[]')::text, h.score, h.band, h.components::text, h.explanation, h.updated_at,
+        a.arr, a.renewal_at, a.contract_at, a.changed_at
         """
+
+    /// The summary's fields (absent when null; the stored JSON always present), then the list's keys (null when
+    /// unknown). `row` holds the id and sort key in cells 0 and 1, then `select`'s columns.
+    static func json(_ row: PostgresRandomAccessRow) throws -> String {
+        var object = JSONObjectWriter(capacity: 2048)
+        object.field("accountId", try row[0].decode(String.self))
+        object.field("name", try row[2].decode(String?.self))
+        object.field("segment", try row[3].decode(String?.self))
+        object.field("stage", try row[4].decode(String.self))
+        object.field("stageEnteredAt", date: try row[5].decode(Date?.self))
+        object.field("csmId", try row[6].decode(String?.self))
+        object.field("eventCount", try row[7].decode(Int64.self))
+        object.field("lastEventAt", date: try row[8].decode(Date?.self))
+        object.field("atRisk", try row[9].decode(Bool.self))
+        object.field("timeToValueDays", try row[10].decode(Double?.self))
+        object.field("milestones", json: try row[11].decode(String.self))
+        object.field("stageHistory", json: try row[12].decode(String.self))
+        object.field("tracks", json: try row[13].decode(String.self))
+        if let score = try row[14].decode(Int32?.self), let band = try row[15].decode(String?.self) {
+            var health = JSONObjectWriter()
+            health.field("score", Int64(score))
+            health.field("band", band)
+            // NOT NULL columns of a health row, which exists when score and band are there.
+            health.field("components", json: try row[16].decode(String.self))
+            health.field("explanation", try row[17].decode(String.self))
+            health.field("updatedAt", date: try row[18].decode(Date.self))
+            object.field("health", json: health.text)
+        }
+        object.field("arr", try row[19].decode(Double?.self), missing: .null)
+        object.field("renewalDate", date: try row[20].decode(Date?.self), missing: .null)
+        object.field("contractSignedAt", date: try row[21].decode(Date?.self), missing: .null)
+        object.field("lastChangeAt", date: try row[22].decode(Date?.self), missing: .null)
+        return object.text
+    }
 }
 
 /// Builds a query with bound parameters piece by piece (filters that may or may not apply).
@@ -127,7 +162,7 @@ extension Store {
     ) async throws -> [AccountListRow] {
         var builder = QueryBuilder()
         builder.sql = """
-            SELECT a.account_id, (\(sort.expression))::text, (\(AccountJSON.listItem))::text
+            SELECT a.account_id, (\(sort.expression))::text, \(AccountListColumns.select)
             FROM accounts a
             LEFT JOIN journey j ON j.account_id = a.account_id
             LEFT JOIN health h ON h.account_id = a.account_id
@@ -167,8 +202,10 @@ extension Store {
             : " ORDER BY \(sort.expression) \(direction), a.account_id \(direction)"
         builder.sql += " LIMIT \(try builder.bind(limit))"
         var result: [AccountListRow] = []
-        for try await (id, key, json) in try await client.query(builder.query, logger: logger).decode((String, String, String).self) {
-            result.append(AccountListRow(json: json, position: AccountListPosition(key: key, accountId: id)))
+        for try await row in try await client.query(builder.query, logger: logger) {
+            let cells = row.makeRandomAccess()
+            let position = AccountListPosition(key: try cells[1].decode(String.self), accountId: try cells[0].decode(String.self))
+            result.append(AccountListRow(json: try AccountListColumns.json(cells), position: position))
         }
         return result
     }
