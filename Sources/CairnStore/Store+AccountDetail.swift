@@ -26,22 +26,31 @@ extension Store {
     ) async throws -> [TimelineRow] {
         let time = position?.time ?? "infinity"
         let id = position?.id ?? ""
+        // The JSON is spliced in Swift from the columns and the stored text of `properties` and `traits`, as for the
+        // account list. ORDER BY names the table's column: a bare `occurred_at` would be the output column of that
+        // name, the text, and sort by how times print.
         let rows = try await client.query(
             """
-            SELECT message_id, occurred_at::text,
-                   (jsonb_strip_nulls(jsonb_build_object(
-                        'messageId', message_id, 'type', type, 'name', name, 'userId', user_id,
-                        'occurredAt', \(unescaped: AccountJSON.timestamp("occurred_at"))))
-                    || CASE WHEN payload ? 'properties' THEN jsonb_build_object('properties', payload->'properties') ELSE '{}' END
-                    || CASE WHEN payload ? 'traits' THEN jsonb_build_object('traits', payload->'traits') ELSE '{}' END)::text
+            SELECT message_id, occurred_at::text, type, name, user_id, occurred_at,
+                   (payload->'properties')::text, (payload->'traits')::text
             FROM events
             WHERE account_id = \(accountId) AND (occurred_at, message_id) < (\(time)::timestamptz, \(id))
-            ORDER BY occurred_at DESC, message_id DESC
+            ORDER BY events.occurred_at DESC, events.message_id DESC
             LIMIT \(limit)
             """, logger: logger)
         var events: [TimelineRow] = []
-        for try await (id, time, json) in rows.decode((String, String, String).self) {
-            events.append(TimelineRow(json: json, position: TimePosition(time: time, id: id)))
+        for try await (id, time, type, name, userId, occurredAt, properties, traits) in rows.decode(
+            (String, String, String, String?, String?, Date, String?, String?).self)
+        {
+            var object = JSONObjectWriter(capacity: 512)
+            object.field("messageId", id)
+            object.field("type", type)
+            object.field("name", name)
+            object.field("userId", userId)
+            object.field("occurredAt", date: occurredAt)
+            object.field("properties", json: properties)
+            object.field("traits", json: traits)
+            events.append(TimelineRow(json: object.text, position: TimePosition(time: time, id: id)))
         }
         return events
     }

@@ -22,7 +22,7 @@ struct APITests {
             #expect(items[0].keys.contains(key), "summary field \(key)")
         }
 
-        // PostgreSQL writes the list's JSON: each item must be the account's summary as its Codable form writes it
+        // The list's JSON is spliced from columns: each item must be the account's summary as its Codable form writes it
         // (the shape of the detail and of CONTRACT.md), plus the list's four keys, null when unknown.
         let listed = try JSONValue.parse(try await fixture.get("/api/v1/accounts?limit=500").body)
         guard case .array(let rows)? = listed["items"] else {
@@ -135,7 +135,7 @@ struct APITests {
         #expect(seen.count == total && Set(seen).count == total)
         #expect(times == times.sorted(by: >))
 
-        // PostgreSQL writes the timeline's JSON: each item must be the event as it was sent.
+        // The timeline's JSON is spliced from columns: each item must be the event as it was sent.
         let sent = Dictionary(fixture.events.map { ($0.messageId, $0) }, uniquingKeysWith: { first, _ in first })
         let logged = try JSONValue.parse(try await fixture.get("/api/v1/accounts/acct-0/timeline?limit=\(total)").body)
         guard case .array(let items)? = logged["items"] else {
