@@ -14,7 +14,7 @@ struct Cairn: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Cairn: every customer account's journey and health, live, and the right task for the right person.",
         subcommands: [
-            Ingest.self, Worker.self, Escalator.self, API.self, Migrate.self, Demo.self, Bench.self, Simulate.self, Evaluate.self,
+            Ingest.self, Worker.self, Escalator.self, API.self, Migrate.self, Demo.self, Bench.self, BenchHTTP.self, Simulate.self, Evaluate.self,
             Tasks.self, DeadLetters.self, HashSecret.self, Config.self,
         ])
 }
@@ -199,6 +199,44 @@ struct Bench: AsyncParsableCommand {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(report).write(to: URL(fileURLWithPath: json))
+    }
+}
+
+struct BenchHTTP: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-http",
+        abstract: "GET requests on keep-alive connections for a while, with the latency of every response; see scripts/bench-api.")
+
+    @Argument(help: "http://host:port/path of the requests; with --paths, the host and port only.") var url: String
+    @Option(help: "A file of paths (one per line) taken in turn instead of the URL's path.") var paths: String?
+    @Option(help: "Connections, each sending its next request when the last is answered.") var connections = 8
+    @Option(help: "Seconds to run.") var seconds = 10
+    @Option(help: "A header to send, as 'Name: value'; repeatable.") var header: [String] = []
+
+    func run() async throws {
+        guard let components = URLComponents(string: url), components.scheme == "http", let host = components.host else {
+            throw ValidationError("expected http://host:port/path, got \(url)")
+        }
+        guard connections > 0, seconds > 0 else { throw ValidationError("--connections and --seconds must be positive") }
+        let headers = try header.map { line -> (String, String) in
+            let parts = line.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2 else { throw ValidationError("--header expects 'Name: value', got \(line)") }
+            return (String(parts[0]), parts[1].trimmingCharacters(in: .whitespaces))
+        }
+        let path = components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
+        var targets = [path + (components.percentEncodedQuery.map { "?" + $0 } ?? "")]
+        if let paths {
+            targets = try String(contentsOfFile: paths, encoding: .utf8).split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+            guard !targets.isEmpty else { throw ValidationError("\(paths) has no paths") }
+        }
+        let load = HTTPLoad(
+            host: host, port: components.port ?? 80, paths: targets, headers: headers, connections: connections,
+            duration: .seconds(seconds))
+        let result = try await load.run()
+        print(String(
+            format: "RESULT requests=%d seconds=%.3f p50_ms=%.2f p99_ms=%.2f samples=%d non2xx=%d errors=%d",
+            result.requests, result.seconds, result.latency.p50, result.latency.p99, result.latency.count, result.non2xx,
+            result.errors))
     }
 }
 
