@@ -31,7 +31,6 @@ public struct HTTPLoad: Sendable {
         /// Responses received within the duration.
         public var requests: Int
         public var seconds: Double
-        public var requestsPerSecond: Double
         /// Responses whose status was not 2xx.
         public var non2xx: Int
         /// Connections that failed (refused, reset, no answer within 10 s, malformed response); each is reopened.
@@ -43,6 +42,12 @@ public struct HTTPLoad: Sendable {
     public func run() async throws -> Result {
         guard !paths.isEmpty, connections > 0 else { throw BenchmarkError(description: "http load needs paths and connections") }
         let address = try Self.resolve(host: host, port: port)
+        // Written once, before the clock starts, and shared by every connection.
+        let requests = paths.map { path -> [UInt8] in
+            var text = "GET \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\n"
+            for (name, value) in headers { text += "\(name): \(value)\r\n" }
+            return Array((text + "\r\n").utf8)
+        }
         let start = ContinuousClock.now
         let deadline = start + duration
         let outcomes = await withTaskGroup(of: ConnectionOutcome.self) { group in
@@ -50,7 +55,7 @@ public struct HTTPLoad: Sendable {
                 group.addTask {
                     await withCheckedContinuation { continuation in
                         let thread = Thread {
-                            continuation.resume(returning: self.drive(address: address, first: index, deadline: deadline))
+                            continuation.resume(returning: self.drive(requests, address: address, first: index, deadline: deadline))
                         }
                         thread.stackSize = 1 << 20
                         thread.start()
@@ -64,7 +69,7 @@ public struct HTTPLoad: Sendable {
         let seconds = (ContinuousClock.now - start).seconds
         let latencies = outcomes.flatMap(\.latencies)
         return Result(
-            requests: latencies.count, seconds: seconds, requestsPerSecond: Double(latencies.count) / seconds,
+            requests: latencies.count, seconds: seconds,
             non2xx: outcomes.reduce(0) { $0 + $1.non2xx }, errors: outcomes.reduce(0) { $0 + $1.errors },
             latency: LatencySummary(latencies))
     }
@@ -75,15 +80,10 @@ public struct HTTPLoad: Sendable {
         var errors = 0
     }
 
-    /// One connection's loop, on its own thread. Paths are taken from `first` on, `connections` apart.
-    func drive(address: sockaddr_in, first: Int, deadline: ContinuousClock.Instant) -> ConnectionOutcome {
+    /// One connection's loop, on its own thread. Requests are taken from `first` on, `connections` apart.
+    func drive(_ requests: [[UInt8]], address: sockaddr_in, first: Int, deadline: ContinuousClock.Instant) -> ConnectionOutcome {
         var outcome = ConnectionOutcome()
         outcome.latencies.reserveCapacity(100_000)
-        let requests = paths.map { path -> [UInt8] in
-            var text = "GET \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\n"
-            for (name, value) in headers { text += "\(name): \(value)\r\n" }
-            return Array((text + "\r\n").utf8)
-        }
         var next = first % requests.count
         var connection: HTTPConnection?
         while ContinuousClock.now < deadline {
@@ -196,7 +196,7 @@ final class HTTPConnection {
                 let last = buffer.count - marker.count
                 var index = searched
                 while index <= last {
-                    if buffer[index] == marker[0] && Array(buffer[index..<(index + marker.count)]) == marker { return index }
+                    if buffer[index..<(index + marker.count)].elementsEqual(marker) { return index }
                     index += 1
                 }
                 searched = last + 1

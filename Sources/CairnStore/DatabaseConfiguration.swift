@@ -24,11 +24,12 @@ public struct DatabaseConfiguration: Sendable {
         }
         let database = String(components.path.dropFirst())
         guard !database.isEmpty else { throw StoreError.configuration("missing database name in \(Self.redacted(url))") }
-        if let mode = components.queryItems?.first(where: { $0.name == "sslmode" })?.value, !["disable", "prefer", "allow"].contains(mode) {
+        func parameter(_ name: String) -> String? { components.queryItems?.first { $0.name == name }?.value }
+        if let mode = parameter("sslmode"), !["disable", "prefer", "allow"].contains(mode) {
             throw StoreError.configuration("sslmode=\(mode) is not supported yet; use sslmode=disable on a trusted network")
         }
         var maximumConnections = Self.defaultMaximumConnections
-        if let text = components.queryItems?.first(where: { $0.name == "pool_max_conns" })?.value {
+        if let text = parameter("pool_max_conns") {
             guard let value = Int(text), (1...1000).contains(value) else {
                 throw StoreError.configuration("pool_max_conns must be a whole number from 1 to 1000, got \(text.prefix(20))")
             }
