@@ -52,8 +52,12 @@ public struct AMQPBatchConsumer: Sendable {
         while !Task.isShuttingDownGracefully,
             let batch = await cancelWhenGracefulShutdown({ await consumer.next(maxCount: maxBatch) })
         {
-            guard await process(batch, parse: parse, apply: apply, isTransient: isTransient, describe: describe) else { return }
+            guard await process(batch, parse: parse, apply: apply, isTransient: isTransient, describe: describe) else {
+                logger.info("stopped consuming; the batch in hand is left to the broker", metadata: ["amqp.queue": "\(queue)"])
+                return
+            }
         }
+        logger.info("stopped consuming", metadata: ["amqp.queue": "\(queue)"])
     }
 
     /// Returns false when shutting down left the batch unfinished (it is not acked, so the broker redelivers it).

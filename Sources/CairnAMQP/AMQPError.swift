@@ -35,6 +35,11 @@ public struct AMQPError: Error, Sendable, CustomStringConvertible {
     /// True when retrying the same operation later can succeed (broker away or connection dropped).
     public var isTransient: Bool { base == .unavailable || base == .connectionLost }
 
+    /// True when publishing the same messages again can succeed: a transient failure, or a `basic.nack`. RabbitMQ
+    /// nacks a publish it never took, for example when a quorum queue cannot register a channel's first publish in
+    /// time on a busy broker; the publisher's job is then to send it again (consumers deduplicate by message id).
+    public var isRetryablePublish: Bool { isTransient || base == .nacked }
+
     public var description: String { "AMQPError(\(base)): \(message)" }
 
     public static func ~= (pattern: AMQPError, value: any Error) -> Bool {

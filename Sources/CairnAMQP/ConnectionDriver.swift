@@ -107,8 +107,17 @@ final class ConnectionDriver {
         pendingDeliveries.removeAll()
         guard let state = connection else { return }
         if graceful {
-            _ = amqp_channel_close(state, channel, AMQP_REPLY_SUCCESS)
-            _ = amqp_connection_close(state, AMQP_REPLY_SUCCESS)
+            // Bounded: a busy broker can be slow to answer a close (it hands a quorum queue consumer's unacknowledged
+            // deliveries back first). Every ack is already written to the socket, and to the broker a socket dropped
+            // after them means the same as a close. Closing the connection closes its channel.
+            var closeTimeout = timeval(.seconds(2))
+            _ = amqp_set_rpc_timeout(state, &closeTimeout)
+            let started = ContinuousClock.now
+            let reply = amqp_connection_close(state, AMQP_REPLY_SUCCESS)
+            logger.info(
+                "AMQP connection closed",
+                metadata: ["amqp.url": "\(configuration.redactedURL)", "amqp.close_took": "\(ContinuousClock.now - started)",
+                           "amqp.close_answered": "\(reply.reply_type.rawValue == AMQP_RESPONSE_NORMAL.rawValue)"])
         }
         amqp_destroy_connection(state)
         connection = nil

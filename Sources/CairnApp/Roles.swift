@@ -96,7 +96,8 @@ public func buildServiceGroup(
 /// process from ending; nothing unacknowledged is lost by exiting, the broker delivers it again.
 func armShutdownDeadline(_ timeout: Duration, logger: Logger) {
     Task.detached {
-        for await _ in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+        for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+            logger.info("shutting down gracefully", metadata: ["cairn.signal": "\(signal)", "cairn.limit": "\(timeout)"])
             try? await Task.sleep(for: timeout)
             logger.critical(
                 "graceful shutdown did not finish in time; exiting (nothing unacknowledged is lost)",

@@ -7,13 +7,16 @@ public import Logging
 import PostgresNIO
 
 /// Publishes simulated events to `cairn.events` with publisher confirms, as any producer would: a batch returns
-/// once the broker has every event of it.
+/// once the broker has every event of it. A batch the broker could not take (away, connection dropped, nacked) is
+/// sent again for up to a minute, like `HTTPEventSink` does with ingest.
 public actor AMQPEventSink: EventSink {
     let connection: AMQPConnection
+    let logger: Logger
     var published = 0
 
-    public init(connection: AMQPConnection) {
+    public init(connection: AMQPConnection, logger: Logger) {
         self.connection = connection
+        self.logger = logger
     }
 
     public func write(_ events: [AccountEvent]) async throws {
@@ -21,7 +24,7 @@ public actor AMQPEventSink: EventSink {
             let messages = events[start..<min(start + 1_000, events.count)].map {
                 AMQPMessage(exchange: CairnTopology.events, routingKey: $0.routingKey, body: $0.encoded(), messageID: $0.messageId)
             }
-            try await connection.publish(messages)
+            try await connection.publish(messages, retryingFor: .seconds(60), logger: logger)
             published += messages.count
         }
     }

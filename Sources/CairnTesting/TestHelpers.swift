@@ -4,6 +4,17 @@ import Logging
 public import PostgresNIO
 
 extension AMQPConnection {
+    /// Publishes as every producer must: a batch the broker nacked or lost with the connection is sent again, for
+    /// up to a minute. (A busy broker nacks a channel's first publish to a quorum queue that could not register it
+    /// in time; tests publish on fresh connections to fresh queues, and CI runs them all at once.)
+    public func publishConfirmed(_ messages: [AMQPMessage]) async throws {
+        try await publish(messages, retryingFor: .seconds(60), logger: TestInfrastructure.logger("cairn.test.amqp"))
+    }
+
+    public func publishConfirmed(_ message: AMQPMessage) async throws {
+        try await publishConfirmed([message])
+    }
+
     /// Consumes `queue` without acknowledging, until `count` messages arrived or `timeout` passed. The messages
     /// go back to the queue when the connection closes.
     public func peek(queue: String, count: Int = .max, timeout: Duration) async -> [AMQPDelivery] {

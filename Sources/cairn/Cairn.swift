@@ -300,12 +300,13 @@ struct Simulate: AsyncParsableCommand {
             events = try await write(to: try NDJSONWriter(path: out ?? "-"))
         case .amqp:
             let settings = try loadSettings()
-            let connection = AMQPConnection(configuration: settings.amqp, topology: CairnTopology.core, logger: makeLogger(settings))
+            let logger = makeLogger(settings)
+            let connection = AMQPConnection(configuration: settings.amqp, topology: CairnTopology.core, logger: logger)
             events = try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await connection.run() }
                 defer { group.cancelAll() }
                 try await connection.declare(CairnTopology.core)
-                return try await write(to: AMQPEventSink(connection: connection))
+                return try await write(to: AMQPEventSink(connection: connection, logger: logger))
             }
         case .http:
             let base = try ingestURL ?? "http://127.0.0.1:\(loadSettings().ingestPort)"

@@ -68,7 +68,7 @@ struct APIFixture {
         let events = fixture.events
         try await environment.withAMQP { connection in
             for chunk in stride(from: 0, to: events.count, by: 200) {
-                try await connection.publish(events[chunk..<min(chunk + 200, events.count)].map(\.message))
+                try await connection.publishConfirmed(events[chunk..<min(chunk + 200, events.count)].map(\.message))
             }
         }
         let loaded = try await environment.withStore { store in

@@ -342,7 +342,7 @@ struct APITests {
         defer { if curl.isRunning { curl.terminate() } }
         #expect(await eventually { ((try? String(contentsOf: output, encoding: .utf8)) ?? "").contains(": connected") })
 
-        try await fixture.environment.withAMQP { try await $0.publish(APIFixture.decline(target).map(\.message)) }
+        try await fixture.environment.withAMQP { try await $0.publishConfirmed(APIFixture.decline(target).map(\.message)) }
         #expect(await eventually(timeout: .seconds(30)) { (try? await fixture.band(target)) != "green" }, "band did not change")
         let seen = await eventually(timeout: .seconds(15)) {
             let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""

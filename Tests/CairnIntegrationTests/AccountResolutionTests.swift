@@ -21,7 +21,7 @@ struct AccountResolutionTests {
                 messageId: "early-\(index)", type: .track, event: "Report Exported", accountId: nil, userId: "u-late",
                 timestamp: start.addingTimeInterval(Double(index) * 3600))
         }
-        try await environment.withAMQP { try await $0.publish(early.map(\.message)) }
+        try await environment.withAMQP { try await $0.publishConfirmed(early.map(\.message)) }
         let parked = try await environment.withStore { store in
             await eventually { (try? await store.integer("SELECT count(*)::int8 FROM pending_events")) == 3 }
         }
@@ -36,7 +36,7 @@ struct AccountResolutionTests {
         let later = AccountEvent(
             messageId: "later", type: .track, event: "Report Exported", accountId: nil, userId: "u-late",
             timestamp: start.addingTimeInterval(2 * 86_400))
-        try await environment.withAMQP { try await $0.publish([identify.message, early[0].message, later.message]) }
+        try await environment.withAMQP { try await $0.publishConfirmed([identify.message, early[0].message, later.message]) }
 
         let applied = try await environment.withStore { store in
             await eventually { (try? await store.account("acme", logger: store.testLogger)?.eventCount) == 5 }
@@ -80,7 +80,7 @@ struct AccountResolutionTests {
         let stream = events
         try await environment.withAMQP { connection in
             for chunk in stride(from: 0, to: stream.count, by: 100) {
-                try await connection.publish(stream[chunk..<min(chunk + 100, stream.count)].map(\.message))
+                try await connection.publishConfirmed(stream[chunk..<min(chunk + 100, stream.count)].map(\.message))
             }
         }
         let done = try await environment.withStore { store in

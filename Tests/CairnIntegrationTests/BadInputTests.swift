@@ -216,7 +216,7 @@ struct BadInputTests {
         try await environment.withAMQP { connection in
             for chunk in stride(from: 0, to: list.count, by: 200) {
                 let slice = list[chunk..<min(chunk + 200, list.count)]
-                try await connection.publish(slice.map(\.message))
+                try await connection.publishConfirmed(slice.map(\.message))
                 for item in slice { tally.record(item.key, sent: true) }
                 if !worker.isRunning { tally.crash(slice.first!.key) }
             }

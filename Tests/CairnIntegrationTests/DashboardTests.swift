@@ -36,7 +36,7 @@ struct DashboardTests {
         // Change the band once the page is live.
         let live = await eventually(timeout: .seconds(90)) { FileManager.default.fileExists(atPath: ready.path) || !browser.isRunning }
         if live, FileManager.default.fileExists(atPath: ready.path), let target {
-            try await fixture.environment.withAMQP { try await $0.publish(APIFixture.decline(target).map(\.message)) }
+            try await fixture.environment.withAMQP { try await $0.publishConfirmed(APIFixture.decline(target).map(\.message)) }
         }
         let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         browser.waitUntilExit()

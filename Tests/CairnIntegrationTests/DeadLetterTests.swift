@@ -62,7 +62,7 @@ struct DeadLetterTests {
                              "x-first-death-exchange": CairnTopology.events]
         let crafted = [fixable, overLimit]
         try await environment.withAMQP { connection in
-            try await connection.publish([
+            try await connection.publishConfirmed([
                 message("good", Self.event("good")),
                 message("bad-json", Array(#"{"messageId": "bad-json", "type": "track", "#.utf8)),
                 message("bad-type", Array(#"{"messageId":"bad-type","type":"track","event":"x","accountId":"acme","timestamp":42}"#.utf8)),

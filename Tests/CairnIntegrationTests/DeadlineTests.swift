@@ -24,7 +24,7 @@ struct DeadlineTests {
         defer { first.kill() }
         let at = Date(timeIntervalSince1970: 1_780_000_000)
         let events = (1...2).map { AccountEvent.usage(messageId: "d\($0)", accountId: "acct-held", userId: "u1", at: at.addingTimeInterval(Double($0))) }
-        try await environment.withAMQP { try await $0.publish(events[0].message) }
+        try await environment.withAMQP { try await $0.publishConfirmed(events[0].message) }
         let firstApplied = try await environment.withStore { store in
             await eventually(timeout: .seconds(30)) { (try? await store.eventCount(logger: store.testLogger)) == 1 }
         }
@@ -49,7 +49,7 @@ struct DeadlineTests {
             }
         }
         #expect(held)
-        try await environment.withAMQP { try await $0.publish(events[1].message) }
+        try await environment.withAMQP { try await $0.publishConfirmed(events[1].message) }
         // Only once the worker's batch waits on the lock is the batch (and so the shutdown) stuck.
         let waiting = try await environment.withStore { store in
             await eventually(timeout: .seconds(30)) {

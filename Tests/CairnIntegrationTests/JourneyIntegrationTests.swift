@@ -86,7 +86,7 @@ struct JourneyIntegrationTests {
         for (environment, stream) in [(ordered, inOrder), (shuffled, mixed)] {
             try await environment.withAMQP { connection in
                 for chunk in stride(from: 0, to: stream.count, by: 200) {
-                    try await connection.publish(stream[chunk..<min(chunk + 200, stream.count)].map(\.message))
+                    try await connection.publishConfirmed(stream[chunk..<min(chunk + 200, stream.count)].map(\.message))
                 }
             }
         }

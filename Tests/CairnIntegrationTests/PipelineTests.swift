@@ -50,7 +50,7 @@ struct PipelineTests {
         let event = AccountEvent.usage(messageId: "same-id", accountId: "acme", userId: "u1", at: Date())
         let marker = AccountEvent.usage(messageId: "marker", accountId: "acme", userId: "u1", at: Date())
         try await environment.withAMQP { connection in
-            try await connection.publish(Array(repeating: event.message, count: 5) + [marker.message])
+            try await connection.publishConfirmed(Array(repeating: event.message, count: 5) + [marker.message])
         }
         // The marker was published last to a FIFO queue, so once it is applied the duplicates were handled too.
         let applied = try await environment.withStore { store in
@@ -85,7 +85,7 @@ struct PipelineTests {
         }
         try await environment.withAMQP { connection in
             for chunk in stride(from: 0, to: total, by: 1000) {
-                try await connection.publish(events[chunk..<min(chunk + 1000, total)].map(\.message))
+                try await connection.publishConfirmed(events[chunk..<min(chunk + 1000, total)].map(\.message))
             }
         }
 
@@ -137,7 +137,7 @@ struct PipelineTests {
         let garbage = AMQPMessage(exchange: CairnTopology.events, routingKey: "acme", body: Array("{not json".utf8), messageID: "garbage")
         let good = AccountEvent.usage(messageId: "good", accountId: "acme", userId: "u1", at: Date())
         let messages = [garbage, missingAccount, good.message]
-        try await environment.withAMQP { try await $0.publish(messages) }
+        try await environment.withAMQP { try await $0.publishConfirmed(messages) }
 
         let applied = try await environment.withStore { store in
             await eventually { (try? await store.integer("SELECT count(*)::int8 FROM events WHERE message_id = 'good'")) == 1 }
@@ -170,7 +170,7 @@ struct PipelineTests {
         let champion = AccountEvent(
             messageId: "champion", type: .track, event: CanonicalEvent.contactRoleChanged, accountId: "acme",
             userId: "ben", timestamp: now, properties: ["role": .string("champion")])
-        try await environment.withAMQP { try await $0.publish([signed.message, assigned.message, champion.message, champion.message]) }
+        try await environment.withAMQP { try await $0.publishConfirmed([signed.message, assigned.message, champion.message, champion.message]) }
 
         let created = try await environment.withStore { store in
             await eventually {
@@ -197,7 +197,7 @@ struct PipelineTests {
             return ""
         }
         try await environment.withAMQP { connection in
-            try await connection.publish(
+            try await connection.publishConfirmed(
                 AMQPMessage(exchange: CairnTopology.signals, routingKey: SignalKind.contactRoleChanged, body: Array(signalPayload.utf8)))
         }
 

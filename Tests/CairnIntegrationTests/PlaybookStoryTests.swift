@@ -61,7 +61,7 @@ struct PlaybookStoryTests {
         let stories = Self.signals(account: "globex", at: now)
         try await environment.withAMQP { connection in
             for _ in 0..<3 {
-                try await connection.publish(stories.map {
+                try await connection.publishConfirmed(stories.map {
                     AMQPMessage(exchange: CairnTopology.signals, routingKey: $0.1.kind, body: $0.1.encoded(), messageID: $0.1.signalId)
                 })
             }

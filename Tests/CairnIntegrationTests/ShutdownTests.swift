@@ -40,7 +40,7 @@ struct ShutdownTests {
         }
         try await environment.withAMQP { connection in
             for chunk in stride(from: 0, to: total, by: 1000) {
-                try await connection.publish(events[chunk..<min(chunk + 1000, total)].map(\.message))
+                try await connection.publishConfirmed(events[chunk..<min(chunk + 1000, total)].map(\.message))
             }
         }
         let worker = try CairnProcess(["worker"], environment: environment.processEnvironment(), logName: "worker-\(environment.name)")
@@ -55,7 +55,7 @@ struct ShutdownTests {
         let (status, took, exited) = await Self.stop(worker)
         print("worker: \(atSignal) of \(total) applied at SIGTERM, stopped in \(took)")
         #expect(status == 0 && exited, "\(worker.log)")
-        #expect(took < Self.bound, "took \(took)")
+        #expect(took < Self.bound, "took \(took): \(worker.log)")
 
         let applied = try await environment.withStore { try await Self.ids($0, "SELECT message_id FROM events") }
         #expect(applied.count < total, "the worker finished before SIGTERM; the test proves nothing")
@@ -104,7 +104,7 @@ struct ShutdownTests {
         let (status, took, exited) = await Self.stop(ingest)
         let results = await outcomes
         #expect(status == 0 && exited, "\(ingest.log)")
-        #expect(took < Self.bound, "took \(took)")
+        #expect(took < Self.bound, "took \(took): \(ingest.log)")
         let accepted = results.filter { $0.1 == 200 }.flatMap { id, _ in (0..<10).map { "\(id)-\($0)" } }
         #expect(!accepted.isEmpty)
         #expect(results.allSatisfy { [0, 200, 503].contains($0.1) }, "\(Dictionary(grouping: results, by: \.1).mapValues(\.count))")
@@ -135,7 +135,7 @@ struct ShutdownTests {
                 userId: "ben", timestamp: now, properties: ["role": .string("champion")]))
         }
         let published = events
-        try await environment.withAMQP { try await $0.publish(published.map(\.message)) }
+        try await environment.withAMQP { try await $0.publishConfirmed(published.map(\.message)) }
         let worker = try CairnProcess(["worker"], environment: environment.processEnvironment(), logName: "worker-\(environment.name)")
         defer { worker.kill() }
         let relayed = try await environment.withStore { store in
@@ -167,7 +167,7 @@ struct ShutdownTests {
         let atSignal = try await environment.withStore { try await Self.ids($0, handledQuery).count }
         let (status, took, exited) = await Self.stop(escalator)
         #expect(status == 0 && exited, "\(escalator.log)")
-        #expect(took < Self.bound, "took \(took)")
+        #expect(took < Self.bound, "took \(took): \(escalator.log)")
 
         let handled = try await environment.withStore { try await Self.ids($0, handledQuery) }
         #expect(handled.count < signals.count, "the escalator finished before SIGTERM; the test proves little")
@@ -217,7 +217,7 @@ struct ShutdownTests {
         let (status, took, exited) = await Self.stop(api)
         let statuses = await outcomes
         #expect(status == 0 && exited, "\(api.log)")
-        #expect(took < Self.bound, "took \(took)")
+        #expect(took < Self.bound, "took \(took): \(api.log)")
         #expect(statuses.contains(200))
         #expect(statuses.allSatisfy { $0 == 200 || $0 == 0 }, "\(Dictionary(grouping: statuses, by: { $0 }).mapValues(\.count))")
         await environment.tearDown()
