@@ -68,11 +68,11 @@ final class ConnectionDriver {
     private func connect() throws {
         guard let state = amqp_new_connection() else { throw AMQPError.protocolError("out of memory") }
         connection = state
-        guard let socket = amqp_tcp_socket_new(state) else { throw AMQPError.protocolError("cannot create socket") }
+        let socket = try makeSocket(state)
         var connectTimeout = timeval(configuration.connectTimeout)
         let status = amqp_socket_open_noblock(socket, configuration.host, Int32(configuration.port), &connectTimeout)
         guard status == AMQP_STATUS_OK.rawValue else {
-            throw AMQPError.unavailable("cannot reach \(configuration.host):\(configuration.port): \(Self.describe(status))")
+            throw AMQPError.unavailable("cannot reach \(configuration.redactedURL): \(Self.describe(status))")
         }
         _ = amqp_set_handshake_timeout(state, &connectTimeout)
         var rpcTimeout = timeval(.seconds(30))
@@ -93,6 +93,28 @@ final class ConnectionDriver {
         try declareNow(topology)
         for consumer in consumers { try subscribe(consumer) }
         mailbox.isConnected = true
+    }
+
+    /// A TCP socket, or for `amqps://` a TLS one set up from the configuration (rabbitmq-c verifies the peer's chain
+    /// and host name by default; both are turned off only by `verify=verify_none`).
+    private func makeSocket(_ state: amqp_connection_state_t) throws -> OpaquePointer {
+        guard let tls = configuration.tls else {
+            guard let socket = amqp_tcp_socket_new(state) else { throw AMQPError.protocolError("cannot create socket") }
+            return socket
+        }
+        guard let socket = amqp_ssl_socket_new(state) else { throw AMQPError.protocolError("cannot create a TLS socket") }
+        let verify: amqp_boolean_t = tls.verification == .verifyPeer ? 1 : 0
+        amqp_ssl_socket_set_verify_peer(socket, verify)
+        amqp_ssl_socket_set_verify_hostname(socket, verify)
+        if let file = tls.caCertificateFile, amqp_ssl_socket_set_cacert(socket, file) != AMQP_STATUS_OK.rawValue {
+            throw AMQPError.invalidURL("cacertfile: \(file) holds no PEM certificate OpenSSL can load")
+        }
+        if let certificate = tls.certificateFile, let key = tls.keyFile,
+            amqp_ssl_socket_set_key(socket, certificate, key) != AMQP_STATUS_OK.rawValue
+        {
+            throw AMQPError.invalidURL("certfile/keyfile: \(certificate) and \(key) are not a PEM certificate and its key")
+        }
+        return socket
     }
 
     /// Fails everything in flight with the error that ended the connection and frees the connection.

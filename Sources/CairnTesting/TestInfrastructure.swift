@@ -199,6 +199,22 @@ public struct IsolatedEnvironment: Sendable {
     }
 }
 
+/// A client connection as the broker's management API lists it.
+public struct BrokerConnection: Sendable {
+    public let name: String
+    /// True when the client came in over TLS.
+    public let tls: Bool
+    /// The subject of the client's certificate, when it showed one.
+    public let peerCertificateSubject: String?
+}
+
+extension IsolatedEnvironment {
+    /// The broker's connections to this environment's vhost.
+    public func brokerConnections() async throws -> [BrokerConnection] {
+        try await Management(base: managementURL).connections(virtualHost: amqp.virtualHost)
+    }
+}
+
 /// The RabbitMQ management HTTP API, for creating and deleting test vhosts.
 struct Management {
     let base: URL
@@ -221,9 +237,17 @@ struct Management {
     }
 
     func connectionNames(virtualHost: String) async throws -> [String] {
+        try await connections(virtualHost: virtualHost).map(\.name)
+    }
+
+    func connections(virtualHost: String) async throws -> [BrokerConnection] {
         let data = try await send("GET", "/api/vhosts/\(virtualHost)/connections", body: nil)
         let list = try JSONSerialization.jsonObject(with: data) as? [[String: Any]] ?? []
-        return list.compactMap { $0["name"] as? String }
+        return list.compactMap { entry in
+            guard let name = entry["name"] as? String else { return nil }
+            return BrokerConnection(
+                name: name, tls: entry["ssl"] as? Bool ?? false, peerCertificateSubject: entry["peer_cert_subject"] as? String)
+        }
     }
 
     @discardableResult

@@ -1,4 +1,5 @@
 import CairnAMQP
+import Foundation
 import Testing
 
 @Suite("AMQP configuration")
@@ -32,6 +33,80 @@ struct AMQPConfigurationTests {
     @Test("The redacted URL has no password")
     func redacts() throws {
         #expect(try AMQPConfiguration(url: "amqp://u:p4ss@h:1/v").redactedURL == "amqp://u@h:1/v")
+    }
+
+    /// Files the TLS parameters point at (only their presence and, for keys, their PEM shape are checked here).
+    struct Files {
+        let directory: URL
+        init() throws {
+            directory = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-amqp-tls-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try write("ca.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+            try write("client.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+            try write("client.key", "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n")
+            try write("locked.key", "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIF\n-----END ENCRYPTED PRIVATE KEY-----\n")
+            try write("legacy-locked.key", "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\nMIIE\n-----END RSA PRIVATE KEY-----\n")
+        }
+        func write(_ name: String, _ text: String) throws {
+            try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
+        func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+        func remove() { try? FileManager.default.removeItem(at: directory) }
+    }
+
+    @Test("amqps:// defaults to port 5671, verifies the broker with cacertfile, and takes a client certificate")
+    func parsesTLS() throws {
+        let files = try Files()
+        defer { files.remove() }
+        let url = "amqps://u:p@broker.internal/v?cacertfile=\(files.path("ca.pem"))&certfile=\(files.path("client.pem"))"
+            + "&keyfile=\(files.path("client.key"))"
+        let configuration = try AMQPConfiguration(url: url)
+        #expect(configuration.port == 5671)
+        #expect(configuration.redactedURL == "amqps://u@broker.internal:5671/v")
+        #expect(configuration.tls?.caCertificateFile == files.path("ca.pem"))
+        #expect(configuration.tls?.certificateFile == files.path("client.pem"))
+        #expect(configuration.tls?.keyFile == files.path("client.key"))
+        #expect(configuration.tls?.verification == .verifyPeer)
+        let unverified = try AMQPConfiguration(url: "amqps://h:6000/?verify=verify_none")
+        #expect(unverified.tls?.verification == .verifyNone)
+        #expect(unverified.port == 6000)
+        #expect(try AMQPConfiguration(url: "amqp://h/").tls == nil)
+    }
+
+    @Test("heartbeat and connection_timeout are read from the URL, and checked")
+    func parsesTimings() throws {
+        let configuration = try AMQPConfiguration(url: "amqp://h/?heartbeat=10&connection_timeout=2500")
+        #expect(configuration.heartbeat == .seconds(10))
+        #expect(configuration.connectTimeout == .milliseconds(2500))
+        for bad in ["heartbeat=x", "heartbeat=-1", "heartbeat=3601", "connection_timeout=0", "connection_timeout=ms"] {
+            #expect(throws: AMQPError.self, "\(bad)") { try AMQPConfiguration(url: "amqp://h/?\(bad)") }
+        }
+    }
+
+    @Test("TLS mistakes are refused at start, each with its reason")
+    func refusesBadTLS() throws {
+        let files = try Files()
+        defer { files.remove() }
+        let (ca, cert, key) = (files.path("ca.pem"), files.path("client.pem"), files.path("client.key"))
+        let cases: [(url: String, reason: String)] = [
+            ("amqps://h/", "cacertfile=PATH"),
+            ("amqp://h/?cacertfile=\(ca)", "needs an amqps:// URL"),
+            ("amqp://h/?verify=verify_none", "needs an amqps:// URL"),
+            ("amqps://h/?cacertfile=\(files.path("missing.pem"))", "cacertfile: cannot read"),
+            ("amqps://h/?cacertfile=", "cacertfile: cannot read an empty path"),
+            ("amqps://h/?cacertfile=\(ca)&certfile=\(cert)", "certfile and keyfile go together"),
+            ("amqps://h/?cacertfile=\(ca)&keyfile=\(key)", "certfile and keyfile go together"),
+            ("amqps://h/?cacertfile=\(ca)&certfile=\(cert)&keyfile=\(files.path("locked.key"))", "passphrase"),
+            ("amqps://h/?cacertfile=\(ca)&certfile=\(cert)&keyfile=\(files.path("legacy-locked.key"))", "passphrase"),
+            ("amqps://h/?cacertfile=\(ca)&certfile=\(cert)&keyfile=\(ca)", "no PEM private key"),
+            ("amqps://h/?verify=maybe", "verify must be verify_peer or verify_none"),
+            ("amqps://h/?verify=verify_none&verify=verify_peer", "given twice"),
+            ("amqps://h/?verify=verify_none&cacert=\(ca)", "unknown URL parameter cacert"),
+        ]
+        for (url, reason) in cases {
+            let error = #expect(throws: AMQPError.self, "\(url)") { try AMQPConfiguration(url: url) }
+            #expect(error?.message.contains(reason) == true, "\(url): \(String(describing: error))")
+        }
     }
 
     @Test("Quorum queues carry the dead-letter exchange and a delivery limit")
