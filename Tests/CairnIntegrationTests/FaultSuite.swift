@@ -26,6 +26,9 @@ struct PrivateServers: Sendable {
         environment["CAIRN_AMQP_DIST_PORT"] = port("AMQP_DIST", 25676)
         environment["CAIRN_EPMD_PORT"] = port("EPMD", 4376)
         environment["CAIRN_PG_PORT"] = port("PG", 5436)
+        // No TLS listeners here: the shared test servers hold the TLS port scripts/test exports.
+        environment["CAIRN_TLS"] = "0"
+        environment["CAIRN_AMQPS_PORT"] = nil
         let servers = TestServers(
             amqpURL: "amqp://guest:guest@127.0.0.1:\(environment["CAIRN_AMQP_PORT"]!)/%2f",
             managementURL: "http://guest:guest@127.0.0.1:\(environment["CAIRN_AMQP_MGMT_PORT"]!)",
