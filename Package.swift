@@ -198,7 +198,7 @@ let package = Package(
             name: "CairnIntegrationTests",
             dependencies: [
                 "CairnCore", "CairnAMQP", "CairnStore", "CairnTesting", "CairnApp", "CairnAPI", "CairnClient", "CairnHTTP",
-                "CairnIngest", "CairnSimulator",
+                "CairnIngest", "CairnSimulator", "CairnWorker",
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -16,6 +16,20 @@ public struct AMQPConfiguration: Sendable {
     public var maxReconnectDelay: Duration = .seconds(5)
     /// Name shown in the broker's connection list.
     public var connectionName: String = "cairn"
+    /// The cluster's other brokers, tried in order after `host`:`port` when a connect fails or a connection drops.
+    public var otherEndpoints: [AMQPEndpoint] = []
+
+    /// Every broker this configuration may connect to, in the order tried: `host`:`port` first.
+    public var endpoints: [AMQPEndpoint] { [AMQPEndpoint(host: host, port: port)] + otherEndpoints }
+
+    /// The same settings for one of `endpoints`.
+    public func at(_ endpoint: AMQPEndpoint) -> AMQPConfiguration {
+        var one = self
+        one.host = endpoint.host
+        one.port = endpoint.port
+        one.otherEndpoints = []
+        return one
+    }
 
     public init(host: String, port: Int = 5672, user: String = "guest", password: String = "guest", virtualHost: String = "/") {
         self.host = host
@@ -35,7 +49,45 @@ public struct AMQPConfiguration: Sendable {
     /// `verify` (`verify_peer`, the default, or `verify_none`). Unknown parameters are refused, so a misspelt one
     /// cannot silently turn verification off; files are checked here, so a wrong path fails at start, not on every
     /// reconnect.
+    ///
+    /// Several URLs separated by commas name the nodes of one cluster (`amqp://u:p@node1/v,amqp://u:p@node2/v`): a
+    /// connection uses the first that answers and moves on to the next when its node goes away. They must differ only
+    /// in host and port.
     public init(url: String) throws {
+        let urls = Self.splitList(url)
+        try self.init(singleURL: urls[0])
+        for other in urls.dropFirst() {
+            let node = try AMQPConfiguration(singleURL: other)
+            guard node.user == user, node.password == password, node.virtualHost == virtualHost,
+                node.heartbeat == heartbeat, node.connectTimeout == connectTimeout, node.tls == tls
+            else {
+                throw AMQPError.invalidURL(
+                    "the URLs of one cluster must differ only in host and port, but \(node.redactedURL) differs from \(redactedURL)")
+            }
+            guard !endpoints.contains(node.endpoints[0]) else {
+                throw AMQPError.invalidURL("\(node.host):\(node.port) is named twice in the URL list")
+            }
+            otherEndpoints.append(node.endpoints[0])
+        }
+    }
+
+    /// Splits only where a comma starts another URL, so a comma inside a password (allowed unencoded in a URL's user
+    /// information) stays part of it.
+    private static func splitList(_ text: String) -> [String] {
+        var urls: [String] = []
+        var rest = Substring(text)
+        while let comma = rest.indices.dropFirst().first(where: { index in
+            rest[index] == "," && (rest[rest.index(after: index)...].hasPrefix("amqp://")
+                || rest[rest.index(after: index)...].hasPrefix("amqps://"))
+        }) {
+            urls.append(String(rest[..<comma]))
+            rest = rest[rest.index(after: comma)...]
+        }
+        urls.append(String(rest))
+        return urls
+    }
+
+    private init(singleURL url: String) throws {
         guard let components = URLComponents(string: url), let scheme = components.scheme, ["amqp", "amqps"].contains(scheme)
         else {
             throw AMQPError.invalidURL("expected amqp://user:password@host:port/vhost or amqps://…, got \(Self.redacted(url))")
@@ -134,6 +186,17 @@ public struct AMQPConfiguration: Sendable {
         guard var components = URLComponents(string: url), components.password != nil else { return url }
         components.password = "***"
         return components.string ?? "<url>"
+    }
+}
+
+/// One broker of a cluster.
+public struct AMQPEndpoint: Sendable, Hashable {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
     }
 }
 

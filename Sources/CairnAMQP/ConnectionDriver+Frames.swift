@@ -13,7 +13,7 @@ extension ConnectionDriver {
             let status = amqp_simple_wait_frame_noblock(state, &frame, &immediately)
             if status == AMQP_STATUS_TIMEOUT.rawValue { return false }
             guard status == AMQP_STATUS_OK.rawValue else {
-                throw AMQPError.connectionLost("connection to \(configuration.redactedURL) lost: \(Self.describe(status))")
+                throw AMQPError.connectionLost("connection to \(active.redactedURL) lost: \(Self.describe(status))")
             }
             guard frame.frame_type == AMQP_FRAME_METHOD else { continue }
             try handleMethod(frame.payload.method, channel: frame.channel)

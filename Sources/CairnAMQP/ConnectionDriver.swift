@@ -30,31 +30,56 @@ final class ConnectionDriver {
     var returnedTags: [UInt64: String] = [:]
     var pendingDeliveries: [String: [AMQPDelivery]] = [:]
 
+    /// The brokers to try, and the one connected to (or tried next).
+    let endpoints: [AMQPEndpoint]
+    var endpointIndex = 0
+    /// The configuration for the broker in use.
+    var active: AMQPConfiguration
+
     init(configuration: AMQPConfiguration, topology: AMQPTopology, mailbox: Mailbox, logger: Logger) {
         self.configuration = configuration
+        self.endpoints = configuration.endpoints
+        self.active = configuration.at(configuration.endpoints[0])
         self.topology = topology
         self.mailbox = mailbox
         self.logger = logger
     }
 
     /// Runs until the owner asks to close. Never throws: failures turn into reconnects.
+    ///
+    /// After a failure the next of the configuration's endpoints is tried at once; only when every one of them has
+    /// failed in a row does the wait double (so a cluster's node going away costs one reconnect, not a backoff).
     func run() {
         var delay = configuration.minReconnectDelay
+        var failuresInARow = 0
         while !mailbox.isClosing {
             do {
                 try connect()
                 delay = configuration.minReconnectDelay
-                logger.info("AMQP connected", metadata: ["amqp.url": "\(configuration.redactedURL)"])
+                failuresInARow = 0
+                logger.info("AMQP connected", metadata: ["amqp.url": "\(active.redactedURL)"])
                 try serve()
                 disconnect(error: AMQPError.closed("connection closed by its owner"), graceful: true)
             } catch {
+                failuresInARow += 1
+                let roundFailed = failuresInARow % endpoints.count == 0
+                let failedURL = active.redactedURL
+                endpointIndex = (endpointIndex + 1) % endpoints.count
+                active = configuration.at(endpoints[endpointIndex])
                 logger.warning(
                     "AMQP connection failed; reconnecting",
-                    metadata: ["amqp.url": "\(configuration.redactedURL)", "error": "\(error)", "amqp.retry_in": "\(delay)"]
+                    metadata: [
+                        "amqp.url": "\(failedURL)", "error": "\(error)", "amqp.next_url": "\(active.redactedURL)",
+                        "amqp.retry_in": "\(roundFailed ? delay : configuration.minReconnectDelay)",
+                    ]
                 )
                 disconnect(error: error, graceful: false)
-                waitDisconnected(for: delay)
-                delay = min(delay * 2, configuration.maxReconnectDelay)
+                if roundFailed {
+                    waitDisconnected(for: delay)
+                    delay = min(delay * 2, configuration.maxReconnectDelay)
+                } else {
+                    waitDisconnected(for: configuration.minReconnectDelay)
+                }
             }
         }
         for command in mailbox.finish() {
@@ -70,9 +95,9 @@ final class ConnectionDriver {
         connection = state
         let socket = try makeSocket(state)
         var connectTimeout = timeval(configuration.connectTimeout)
-        let status = amqp_socket_open_noblock(socket, configuration.host, Int32(configuration.port), &connectTimeout)
+        let status = amqp_socket_open_noblock(socket, active.host, Int32(active.port), &connectTimeout)
         guard status == AMQP_STATUS_OK.rawValue else {
-            throw AMQPError.unavailable("cannot reach \(configuration.redactedURL): \(Self.describe(status))")
+            throw AMQPError.unavailable("cannot reach \(active.redactedURL): \(Self.describe(status))")
         }
         _ = amqp_set_handshake_timeout(state, &connectTimeout)
         var rpcTimeout = timeval(.seconds(30))
@@ -81,7 +106,7 @@ final class ConnectionDriver {
         try check(
             cairn_amqp_login_plain(
                 state, configuration.virtualHost, 0, 131_072, heartbeat, configuration.user, configuration.password),
-            "log in to \(configuration.redactedURL)")
+            "log in to \(active.redactedURL)")
         amqp_channel_open(state, channel)
         try check(amqp_get_rpc_reply(state), "open channel")
         amqp_confirm_select(state, channel)
@@ -138,7 +163,7 @@ final class ConnectionDriver {
             let reply = amqp_connection_close(state, AMQP_REPLY_SUCCESS)
             logger.info(
                 "AMQP connection closed",
-                metadata: ["amqp.url": "\(configuration.redactedURL)", "amqp.close_took": "\(ContinuousClock.now - started)",
+                metadata: ["amqp.url": "\(active.redactedURL)", "amqp.close_took": "\(ContinuousClock.now - started)",
                            "amqp.close_answered": "\(reply.reply_type.rawValue == AMQP_RESPONSE_NORMAL.rawValue)"])
         }
         amqp_destroy_connection(state)
@@ -155,7 +180,7 @@ final class ConnectionDriver {
                 switch command {
                 case .consume(let registration): consumers.append(registration)
                 case .ack, .nack: continue  // stale: the broker redelivers those messages
-                default: fail(command, with: AMQPError.unavailable("broker \(configuration.redactedURL) unreachable"))
+                default: fail(command, with: AMQPError.unavailable("broker \(active.redactedURL) unreachable"))
                 }
             }
             let remaining = deadline - ContinuousClock.now

@@ -23,6 +23,9 @@ public struct PipelineBenchmark: Sendable {
     /// Seconds of the event-to-health latency measurement, paced at half the one-worker end-to-end rate just
     /// measured (0 skips it).
     public var latencySeconds = 10
+    /// Queue every event before any worker runs, then time the drain (the backlog after an outage), instead of
+    /// publishing while the workers apply.
+    public var backlog = false
 
     let settings: CairnSettings
     let logger: Logger
@@ -40,6 +43,8 @@ public struct PipelineBenchmark: Sendable {
             public var eventsPerSecond: Double
             /// End-to-end rate divided by the raw rate measured in the same run.
             public var ratio: Double
+            /// Backlog runs: seconds to queue the whole stream before the workers started (`seconds` is the drain).
+            public var queueSeconds: Double?
         }
 
         public var events: Int
@@ -100,9 +105,18 @@ public struct PipelineBenchmark: Sendable {
         for accounts in accountCounts {
             for workers in workerCounts {
                 let id = "\(runID)-\(accounts)-\(workers)"
-                let seconds = try await measureEndToEnd(sample(runID: id, accounts: accounts), runID: id, workers: workers)
-                let rate = Double(events) / seconds
-                runs.append(.init(accounts: accounts, workers: workers, seconds: seconds, eventsPerSecond: rate, ratio: rate / rawRate))
+                let events = sample(runID: id, accounts: accounts)
+                var queued: Double?
+                let seconds: Double
+                if backlog {
+                    (queued, seconds) = try await measureBacklog(events, runID: id, workers: workers)
+                } else {
+                    seconds = try await measureEndToEnd(events, runID: id, workers: workers)
+                }
+                let rate = Double(self.events) / seconds
+                runs.append(.init(
+                    accounts: accounts, workers: workers, seconds: seconds, eventsPerSecond: rate, ratio: rate / rawRate,
+                    queueSeconds: queued))
                 logger.info("end-to-end measured", metadata: ["cairn.accounts": "\(accounts)", "cairn.workers": "\(workers)"])
             }
         }
@@ -205,20 +219,63 @@ public struct PipelineBenchmark: Sendable {
             let clock = ContinuousClock()
             let began = clock.now
             try await publishPipelined(sample.map(Self.message), on: publisher)
-            // Polled about when half the rest should be done at the rate so far (every 50 ms to 1 s): the poll reads
-            // the run's index entries, and polling every 50 ms took 7% of PostgreSQL's time in a run, time taken
-            // from the workers it measures. The end is seen late only when the rest goes over twice as fast as what
-            // came before.
-            var done = try await count(store, prefix: prefix)
-            while done < sample.count {
-                let elapsed = (clock.now - began).seconds
-                let rate = Double(done) / max(elapsed, 0.001)
-                let remaining = rate > 0 ? Double(sample.count - done) / rate : 1
-                try await Task.sleep(for: .milliseconds(Int(min(1_000, max(50, remaining * 500)))))
-                done = try await count(store, prefix: prefix)
-            }
+            try await waitForAll(sample.count, store: store, prefix: prefix, began: began)
             return (clock.now - began).seconds
         }
+    }
+
+    /// Returns once `total` events of the run are committed. Polled about when half the rest should be done at the
+    /// rate so far (every 50 ms to 1 s): the poll reads the run's index entries, and polling every 50 ms took 7% of
+    /// PostgreSQL's time in a run, time taken from the workers it measures. The end is seen late only when the rest
+    /// goes over twice as fast as what came before.
+    private func waitForAll(_ total: Int, store: Store, prefix: String, began: ContinuousClock.Instant) async throws {
+        let clock = ContinuousClock()
+        var done = try await count(store, prefix: prefix)
+        var progressAt = clock.now
+        while done < total {
+            let elapsed = (clock.now - began).seconds
+            let rate = Double(done) / max(elapsed, 0.001)
+            let remaining = rate > 0 ? Double(total - done) / rate : 1
+            try await Task.sleep(for: .milliseconds(Int(min(1_000, max(50, remaining * 500)))))
+            let now = try await count(store, prefix: prefix)
+            if now > done { progressAt = clock.now }
+            done = now
+            if clock.now - progressAt > .seconds(120) {
+                throw BenchmarkError(description: "no event committed for 120 s; \(done) of \(total) committed")
+            }
+        }
+    }
+
+    /// Queues every event while no worker runs, then starts `workers` workers: the seconds the queueing took, and
+    /// the seconds from the workers' start until the last event is committed. Then checks that each event was
+    /// applied once: the run's accounts counted as many events as the log holds.
+    private func measureBacklog(_ sample: [AccountEvent], runID: String, workers: Int) async throws -> (queued: Double, drained: Double) {
+        let clock = ContinuousClock()
+        let queued = try await withPipeline(workers: 0) { _, publisher in
+            let began = clock.now
+            try await publishPipelined(sample.map(Self.message), on: publisher)
+            return (clock.now - began).seconds
+        }
+        logger.info("backlog queued", metadata: ["cairn.events": "\(sample.count)", "cairn.seconds": "\(queued)"])
+        let prefix = "bench-\(runID)-"
+        let drained = try await withPipeline(workers: workers) { store, _ in
+            let began = clock.now
+            try await waitForAll(sample.count, store: store, prefix: prefix, began: began)
+            return (clock.now - began).seconds
+        }
+        let counted = try await withPipeline(workers: 0) { store, _ in
+            var total = 0
+            for try await value in try await store.client.query(
+                "SELECT coalesce(sum(event_count), 0)::int8 FROM accounts WHERE account_id LIKE \(prefix + "%")", logger: logger
+            ).decode(Int.self) {
+                total = value
+            }
+            return total
+        }
+        guard counted == sample.count else {
+            throw BenchmarkError(description: "the backlog's accounts counted \(counted) events, the stream had \(sample.count)")
+        }
+        return (queued, drained)
     }
 
     /// Publishes the events at `rate` per second (a slice every 10 ms, each with confirms) while the workers apply

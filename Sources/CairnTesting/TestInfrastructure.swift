@@ -145,7 +145,9 @@ public struct IsolatedEnvironment: Sendable {
         var environment = ProcessInfo.processInfo.environment
         let vhost = amqp.virtualHost.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? amqp.virtualHost
         let (user, password) = brokerUser.map { ($0.name, $0.password) } ?? (amqp.user, amqp.password)
-        environment["CAIRN_AMQP_URL"] = "amqp://\(user):\(password)@\(amqp.host):\(amqp.port)/\(vhost)"
+        // Every node of a cluster, in order (one URL for a single broker).
+        environment["CAIRN_AMQP_URL"] = amqp.endpoints.map { "amqp://\(user):\(password)@\($0.host):\($0.port)/\(vhost)" }
+            .joined(separator: ",")
         environment["CAIRN_DATABASE_URL"] = database.url
         if ingestPort > 0 { environment["CAIRN_INGEST_PORT"] = String(ingestPort) }
         if apiPort > 0 { environment["CAIRN_API_PORT"] = String(apiPort) }
@@ -206,12 +208,34 @@ public struct BrokerConnection: Sendable {
     public let tls: Bool
     /// The subject of the client's certificate, when it showed one.
     public let peerCertificateSubject: String?
+    /// The cluster node the client is connected to.
+    public let node: String
 }
 
 extension IsolatedEnvironment {
     /// The broker's connections to this environment's vhost.
     public func brokerConnections() async throws -> [BrokerConnection] {
         try await Management(base: managementURL).connections(virtualHost: amqp.virtualHost)
+    }
+}
+
+/// Where a quorum queue's replicas are, as the broker's management API reports them.
+public struct QuorumMembership: Sendable {
+    /// The nodes holding a replica.
+    public let members: [String]
+    /// The members that answer.
+    public let online: [String]
+    public let leader: String
+}
+
+extension IsolatedEnvironment {
+    /// The replicas of the quorum queue `queue` in this environment's vhost.
+    public func quorumMembership(of queue: String) async throws -> QuorumMembership {
+        let data = try await Management(base: managementURL).get("/api/queues/\(amqp.virtualHost)/\(queue)")
+        let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
+        return QuorumMembership(
+            members: object["members"] as? [String] ?? [], online: object["online"] as? [String] ?? [],
+            leader: object["leader"] as? String ?? "")
     }
 }
 
@@ -231,6 +255,10 @@ struct Management {
         _ = try await send("POST", path, body: body)
     }
 
+    func get(_ path: String) async throws -> Data {
+        try await send("GET", path, body: nil)
+    }
+
     func userNames() async throws -> [String] {
         let list = try JSONSerialization.jsonObject(with: try await send("GET", "/api/users", body: nil)) as? [[String: Any]] ?? []
         return list.compactMap { $0["name"] as? String }
@@ -246,7 +274,8 @@ struct Management {
         return list.compactMap { entry in
             guard let name = entry["name"] as? String else { return nil }
             return BrokerConnection(
-                name: name, tls: entry["ssl"] as? Bool ?? false, peerCertificateSubject: entry["peer_cert_subject"] as? String)
+                name: name, tls: entry["ssl"] as? Bool ?? false, peerCertificateSubject: entry["peer_cert_subject"] as? String,
+                node: entry["node"] as? String ?? "")
         }
     }
 

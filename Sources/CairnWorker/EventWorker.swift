@@ -8,7 +8,9 @@ public import ServiceLifecycle
 /// Consumes `cairn.events.work` and applies each batch to PostgreSQL in one transaction, acknowledging the batch
 /// only after it committed. Stateless: run as many as the load needs.
 public struct EventWorker: Service {
-    public var prefetch: UInt16 = 512
+    public var prefetch: UInt16 = UInt16(Self.defaultPrefetch)
+    /// Unacknowledged deliveries a worker holds at most, unless `prefetch` is set.
+    public static let defaultPrefetch = 512
     public var maxBatch = 256
     /// How long one batch's transaction may take before the process gives up and exits (see `Watchdog`).
     public var batchTimeout: Duration = .seconds(120)

@@ -109,6 +109,40 @@ struct AMQPConfigurationTests {
         }
     }
 
+    @Test("A comma-separated list names a cluster's nodes, tried in order; a comma inside a password stays in it")
+    func parsesClusterList() throws {
+        let configuration = try AMQPConfiguration(
+            url: "amqp://u:pa,ss@node1:5672/v?heartbeat=10,amqp://u:pa,ss@node2:5673/v?heartbeat=10,amqp://u:pa,ss@node3/v?heartbeat=10")
+        #expect(configuration.password == "pa,ss")
+        #expect(configuration.heartbeat == .seconds(10))
+        #expect(configuration.endpoints == [
+            AMQPEndpoint(host: "node1", port: 5672), AMQPEndpoint(host: "node2", port: 5673),
+            AMQPEndpoint(host: "node3", port: 5672),
+        ])
+        let second = configuration.at(configuration.endpoints[1])
+        #expect(second.redactedURL == "amqp://u@node2:5673/v")
+        #expect(second.endpoints == [AMQPEndpoint(host: "node2", port: 5673)])
+        #expect(try AMQPConfiguration(url: "amqp://u:p@h/v").endpoints == [AMQPEndpoint(host: "h", port: 5672)])
+    }
+
+    @Test("The nodes of one cluster may differ only in host and port")
+    func refusesMixedClusterList() {
+        let cases: [(url: String, reason: String)] = [
+            ("amqp://u:p@a/v,amqp://u:other@b/v", "differ only in host and port"),
+            ("amqp://u:p@a/v,amqp://x:p@b/v", "differ only in host and port"),
+            ("amqp://u:p@a/v,amqp://u:p@b/w", "differ only in host and port"),
+            ("amqp://u:p@a/v,amqp://u:p@b/v?heartbeat=5", "differ only in host and port"),
+            ("amqp://u:p@a/v,amqps://u:p@b/v?verify=verify_none", "differ only in host and port"),
+            ("amqp://u:p@a/v,amqp://u:p@a:5672/v", "named twice"),
+            ("amqp://u:p@a/v,amqp://u:p@/v", "missing host"),
+        ]
+        for (url, reason) in cases {
+            let error = #expect(throws: AMQPError.self, "\(url)") { try AMQPConfiguration(url: url) }
+            #expect(error?.message.contains(reason) == true, "\(url): \(String(describing: error))")
+            #expect(error?.message.contains("other") != true, "the password must not be echoed: \(String(describing: error))")
+        }
+    }
+
     @Test("Quorum queues carry the dead-letter exchange and a delivery limit")
     func quorumQueueArguments() {
         let queue = AMQPQueue.quorum("q", deadLetterExchange: "dlx", deliveryLimit: 5)

@@ -1,5 +1,6 @@
 import CairnTesting
 import Foundation
+import PostgresNIO
 import Testing
 
 /// `cairn bench` on the test servers, small: it must finish, print its tables and exit 0.
@@ -31,6 +32,32 @@ struct BenchCommandTests {
         #expect(runs.map { $0["accounts"] as? Int } == [30, 30, 60, 60])
         #expect(runs.allSatisfy { ($0["eventsPerSecond"] as? Double ?? 0) > 0 && ($0["ratio"] as? Double ?? 0) > 0 })
         #expect((report?["escalation"] as? [String: Any])?["burst"] != nil)
+        await environment.tearDown()
+    }
+
+    @Test("cairn bench --backlog queues every event before the workers start, then times the drain and checks each was applied once")
+    func backlogBench() async throws {
+        let environment = try await IsolatedEnvironment.make("benchbacklog")
+        let json = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-bench-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: json) }
+        let bench = try CairnProcess(
+            ["bench", "--backlog", "--events", "2000", "--accounts", "50", "--workers", "2", "--latency-seconds", "0",
+             "--signals", "0", "--json", json.path],
+            environment: environment.processEnvironment(), logName: "bench-backlog-\(environment.name)")
+        defer { bench.kill() }
+        #expect(await bench.exitStatus(within: .seconds(100)) == 0, "\(bench.log)")
+        #expect(bench.log.contains("| backlog drained (queued first in "), "\(bench.log)")
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any]
+        let runs = (report?["pipeline"] as? [String: Any])?["runs"] as? [[String: Any]] ?? []
+        #expect(runs.count == 1)
+        #expect(runs.allSatisfy { ($0["queueSeconds"] as? Double ?? 0) > 0 && ($0["eventsPerSecond"] as? Double ?? 0) > 0 })
+        // Every event in the log, each counted once on its account (the bench itself fails otherwise).
+        let (logged, counted) = try await environment.withStore { store in
+            (try await store.integer("SELECT count(*)::int8 FROM events"),
+             try await store.integer("SELECT coalesce(sum(event_count), 0)::int8 FROM accounts"))
+        }
+        // The raw pass-through's messages go to a queue of their own, never to the log.
+        #expect(logged == 2000 && counted == 2000, "logged \(logged), counted \(counted)")
         await environment.tearDown()
     }
 }

@@ -4,6 +4,7 @@ import CairnCore
 import CairnSimulator
 import CairnStore
 import CairnTesting
+import CairnWorker
 import Foundation
 import Glibc
 import PostgresNIO
@@ -18,17 +19,11 @@ struct PrivateServers: Sendable {
 
     static func start() async throws -> PrivateServers {
         let settings = TestInfrastructure.environment
-        var environment = ProcessInfo.processInfo.environment
         func port(_ name: String, _ fallback: Int) -> String { settings["CAIRN_TEST_FAULT_\(name)_PORT"] ?? String(fallback) }
-        environment["CAIRN_LOCAL_DIR"] = settings["CAIRN_TEST_FAULT_LOCAL_DIR"] ?? ".local/fault-infra"
-        environment["CAIRN_AMQP_PORT"] = port("AMQP", 5676)
-        environment["CAIRN_AMQP_MGMT_PORT"] = port("AMQP_MGMT", 15676)
-        environment["CAIRN_AMQP_DIST_PORT"] = port("AMQP_DIST", 25676)
-        environment["CAIRN_EPMD_PORT"] = port("EPMD", 4376)
-        environment["CAIRN_PG_PORT"] = port("PG", 5436)
-        // No TLS listeners here: the shared test servers hold the TLS port scripts/test exports.
-        environment["CAIRN_TLS"] = "0"
-        environment["CAIRN_AMQPS_PORT"] = nil
+        let environment = instanceEnvironment(
+            directory: settings["CAIRN_TEST_FAULT_LOCAL_DIR"] ?? ".local/fault-infra", amqp: port("AMQP", 5676),
+            management: port("AMQP_MGMT", 15676), distribution: port("AMQP_DIST", 25676), epmd: port("EPMD", 4376),
+            postgres: port("PG", 5436))
         let servers = TestServers(
             amqpURL: "amqp://guest:guest@127.0.0.1:\(environment["CAIRN_AMQP_PORT"]!)/%2f",
             managementURL: "http://guest:guest@127.0.0.1:\(environment["CAIRN_AMQP_MGMT_PORT"]!)",
@@ -36,6 +31,24 @@ struct PrivateServers: Sendable {
         let instance = PrivateServers(environment: environment, servers: servers)
         try instance.infra("start")
         return instance
+    }
+
+    /// The environment for `scripts/local-infra` to run one instance in `directory` on these ports.
+    static func instanceEnvironment(
+        directory: String, amqp: String, management: String, distribution: String, epmd: String, postgres: String
+    ) -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["CAIRN_LOCAL_DIR"] = directory
+        environment["CAIRN_AMQP_PORT"] = amqp
+        environment["CAIRN_AMQP_MGMT_PORT"] = management
+        environment["CAIRN_AMQP_DIST_PORT"] = distribution
+        environment["CAIRN_EPMD_PORT"] = epmd
+        environment["CAIRN_PG_PORT"] = postgres
+        // No TLS listeners here: the shared test servers hold the TLS port scripts/test exports.
+        environment["CAIRN_TLS"] = "0"
+        environment["CAIRN_AMQPS_PORT"] = nil
+        environment["CAIRN_AMQP_JOIN"] = nil
+        return environment
     }
 
     /// Runs `scripts/local-infra <arguments>` for this instance (for example `stop rabbitmq`) and waits for it.
@@ -58,6 +71,74 @@ struct PrivateServers: Sendable {
             let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
             throw TestError("local-infra \(arguments.joined(separator: " ")) failed:\n\(text.suffix(3_000))")
         }
+    }
+}
+
+/// Three RabbitMQ nodes clustered on loopback (`scripts/local-infra` with `CAIRN_AMQP_JOIN`), made afresh for the
+/// node-kill fault and stopped after it. The roles get all three nodes' URLs and move to another node when theirs
+/// goes away; every Cairn queue is a quorum queue with a replica on each node.
+struct BrokerCluster: Sendable {
+    let nodes: [PrivateServers]
+    let names: [String]
+
+    static func start(databaseURL: String) async throws -> BrokerCluster {
+        let settings = TestInfrastructure.environment
+        let base = Int(settings["CAIRN_TEST_FAULT_CLUSTER_AMQP_PORT"] ?? "") ?? 5677
+        let epmd = settings["CAIRN_TEST_FAULT_CLUSTER_EPMD_PORT"] ?? "4377"
+        let seed = ".local/fault-cluster-1"
+        var nodes: [PrivateServers] = []
+        for index in 0..<3 {
+            let port = base + index
+            var environment = PrivateServers.instanceEnvironment(
+                directory: ".local/fault-cluster-\(index + 1)", amqp: String(port), management: String(port + 10_000),
+                distribution: String(port + 20_000), epmd: epmd,
+                postgres: "1")  // these instances run no PostgreSQL (only `start rabbitmq`); the suite's serves them
+            if index > 0 { environment["CAIRN_AMQP_JOIN"] = seed }
+            let node = PrivateServers(
+                environment: environment,
+                servers: TestServers(
+                    amqpURL: "amqp://guest:guest@127.0.0.1:\(port)/%2f", managementURL: "http://guest:guest@127.0.0.1:\(port + 10_000)",
+                    databaseURL: databaseURL))
+            nodes.append(node)
+            do {
+                // A fresh cluster every time: a cluster's nodes stopped in some order must start again in the reverse one.
+                try node.infra("reset")
+                try node.infra("start", "rabbitmq")
+            } catch {
+                for started in nodes.reversed() { try? started.infra("stop") }
+                throw error
+            }
+        }
+        return BrokerCluster(nodes: nodes, names: (0..<3).map { "cairn-\(base + $0)@localhost" })
+    }
+
+    /// The cluster as test servers: every node's URL, in order; the management API of the last node (never killed).
+    var servers: TestServers {
+        TestServers(
+            amqpURL: nodes.map(\.servers.amqpURL).joined(separator: ","), managementURL: nodes[2].servers.managementURL,
+            databaseURL: nodes[0].servers.databaseURL)
+    }
+
+    /// kill -9 of node `index`'s Erlang VM, by the pid its start recorded; returns once the process is gone.
+    func kill(node index: Int) throws {
+        let directory = nodes[index].environment["CAIRN_LOCAL_DIR"]!
+        let text = try String(contentsOfFile: "\(directory)/rabbitmq/rabbitmq.pid", encoding: .utf8)
+        guard let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1 else {
+            throw TestError("no pid in \(directory)/rabbitmq/rabbitmq.pid")
+        }
+        guard Glibc.kill(pid, SIGKILL) == 0 else { throw TestError("kill -9 \(pid) failed: errno \(errno)") }
+        for _ in 0..<200 {
+            // Gone, or a zombie waiting for its parent (the launcher) to reap it.
+            let state = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8))?
+                .split(separator: ")").last?.split(separator: " ").first
+            if state == nil || state == "Z" || state == "X" { return }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        throw TestError("node \(names[index]) (pid \(pid)) still runs 10 s after kill -9")
+    }
+
+    func stop() {
+        for node in nodes.reversed() { try? node.infra("stop") }
     }
 }
 
@@ -103,6 +184,10 @@ enum Fault: Sendable, Hashable {
     case poison
     /// The whole stream queued while no worker runs, then drained.
     case backlog
+    /// kill -9 of the RabbitMQ node every role is connected to and that leads the queues, in a three-node cluster;
+    /// restarted after `downSeconds`. The roles must move to the other nodes by themselves, and the quorum queues
+    /// must go on working on two nodes meanwhile.
+    case killBrokerNode(downSeconds: Int)
 
     var name: String {
         switch self {
@@ -116,6 +201,24 @@ enum Fault: Sendable, Hashable {
         case .duplicateAndReorder: "100% duplicated and reordered"
         case .poison: "1% poison messages"
         case .backlog: "backlog queued, workers started after"
+        case .killBrokerNode(let seconds): "kill -9 of a RabbitMQ node (3-node cluster), restarted after \(seconds) s"
+        }
+    }
+
+    /// A short name, for `CAIRN_FAULT_ONLY`.
+    var key: String {
+        switch self {
+        case .none: "none"
+        case .killWorker: "kill-worker"
+        case .killEscalator: "kill-escalator"
+        case .killIngest: "kill-ingest"
+        case .restartBroker: "restart-broker"
+        case .restartBrokerUnderIngest: "restart-broker-ingest"
+        case .restartDatabase: "restart-database"
+        case .duplicateAndReorder: "duplicate"
+        case .poison: "poison"
+        case .backlog: "backlog"
+        case .killBrokerNode: "kill-broker-node"
         }
     }
 
@@ -155,6 +258,8 @@ struct FaultOutcome: Sendable {
     var bandsDifferingOutsideMargin = 0
     /// Through ingest: batches the client had to send again (503 while the broker was away, ingest killed).
     var batchesRetried = 0
+    /// A cluster node killed: events applied while it was down (nil for every other fault).
+    var appliedWhileNodeDown: Int?
 
     /// Every role that ended by itself did so through the watchdog (status 75), never by crashing.
     var noCrash: Bool { restarts.allSatisfy { $0 == Watchdog.exitStatus } }
@@ -165,6 +270,8 @@ struct FaultOutcome: Sendable {
             && goodDeadLettered == 0 && noCrash
             // With the broker away, ingest must have refused batches (503) that the client then sent again.
             && (fault != .restartBrokerUnderIngest || batchesRetried > 0)
+            // With one node of three down, the pipeline went on (quorum queues on two nodes, roles moved over).
+            && (appliedWhileNodeDown ?? 1) > 0
     }
 }
 
@@ -236,12 +343,14 @@ struct FaultRun {
     let fault: Fault
     let stream: [AccountEvent]
     let servers: PrivateServers
+    /// The three-node cluster the node-kill fault runs on (with the suite's PostgreSQL); nil for every other fault.
+    var cluster: BrokerCluster? = nil
 
     static let chunk = 100
 
     func run() async throws -> FaultOutcome {
         let started = ContinuousClock.now
-        let environment = try await IsolatedEnvironment.make("faults", on: servers.servers)
+        let environment = try await IsolatedEnvironment.make("faults", on: cluster?.servers ?? servers.servers)
         var processEnvironment = environment.processEnvironment()
         processEnvironment["CAIRN_CLOCK"] = "stream"
         processEnvironment["CAIRN_SWEEP_INTERVAL"] = "3600"  // no sweep mid-run: the suite sweeps once at the end
@@ -261,6 +370,7 @@ struct FaultRun {
         let acknowledged = Shared<Set<String>>([])
         let injected = Shared(0)
         let retries = Shared(0)
+        let whileDown = Shared<(applied: Int, detail: String)?>(nil)
 
         let supervisor = Task { await roles.supervise() }
         defer { supervisor.cancel() }
@@ -273,7 +383,8 @@ struct FaultRun {
                 }
             }
             group.addTask {
-                try await inject(roles: roles, environment: environment, injected: injected, acknowledged: acknowledged)
+                try await inject(
+                    roles: roles, environment: environment, injected: injected, acknowledged: acknowledged, whileDown: whileDown)
             }
             try await group.waitForAll()
         }
@@ -304,6 +415,10 @@ struct FaultRun {
         outcome.restarts = roles.ownExits
         outcome.messages = messages.count
         outcome.injected = extra > 0 ? "\(extra) messages" : "\(injected.withLock { $0 })×"
+        if let (applied, detail) = whileDown.withLock({ $0 }) {
+            outcome.appliedWhileNodeDown = applied
+            outcome.injected += " (\(detail))"
+        }
         if fault.throughIngest {
             outcome.batchesRetried = retries.withLock { $0 }
             outcome.injected += " (\(outcome.batchesRetried) batches sent again)"
@@ -426,7 +541,10 @@ struct FaultRun {
 
     /// Injects the fault at points spread over the run, judged by how much of the stream is applied (or, when the
     /// stream goes through ingest, acknowledged to the client), so that every injection lands mid-stream.
-    func inject(roles: RoleSet, environment: IsolatedEnvironment, injected: Shared<Int>, acknowledged: Shared<Set<String>>) async throws {
+    func inject(
+        roles: RoleSet, environment: IsolatedEnvironment, injected: Shared<Int>, acknowledged: Shared<Set<String>>,
+        whileDown: Shared<(applied: Int, detail: String)?>
+    ) async throws {
         let total = stream.count
         func applied() async -> Int {
             (try? await environment.withStore { try await $0.integer("SELECT count(*)::int8 FROM events") }) ?? 0
@@ -465,6 +583,34 @@ struct FaultRun {
             injected.withLock { $0 += 1 }
             try await Task.sleep(for: .seconds(3))
             try servers.infra("start", service)
+        case .killBrokerNode(let seconds):
+            guard let cluster else { throw TestError("the node-kill fault needs a cluster") }
+            guard await waitUntil({ await applied() >= total / 4 }) else { return }
+            // Every role connected to the first node named, so the queues were declared there and it leads them.
+            let before = try await environment.quorumMembership(of: CairnTopology.eventsWork)
+            guard Set(before.members) == Set(cluster.names), before.leader == cluster.names[0] else {
+                throw TestError("\(CairnTopology.eventsWork) before the kill: members \(before.members), leader \(before.leader)")
+            }
+            try cluster.kill(node: 0)
+            injected.withLock { $0 += 1 }
+            let appliedAtKill = await applied()
+            try await Task.sleep(for: .seconds(seconds))
+            let appliedDown = await applied() - appliedAtKill
+            let during = try await environment.quorumMembership(of: CairnTopology.eventsWork)
+            let moved = try await environment.brokerConnections().filter { $0.node != cluster.names[0] }.count
+            try cluster.nodes[0].infra("start", "rabbitmq")
+            // The two workers held at most 2 × 512 deliveries at the kill, which they may still commit without a
+            // broker; more than that applied means the pipeline went on through the other nodes. Two workers and
+            // two escalators at least must have moved there.
+            let held = 2 * EventWorker.defaultPrefetch
+            whileDown.withLock {
+                $0 = (
+                    moved >= 4 && appliedDown > held ? appliedDown : 0,
+                    "node down \(seconds) s: \(appliedDown) events applied meanwhile (the workers held at most \(held)), "
+                        + "\(moved) connections on the other nodes, leader \(during.leader), "
+                        + "\(during.online.count) of \(during.members.count) replicas online"
+                )
+            }
         }
     }
 
