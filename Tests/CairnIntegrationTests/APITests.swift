@@ -357,7 +357,7 @@ struct APITests {
         // changed since, and the stream carries the current state).
         let resumed = TestInfrastructure.artifacts.appendingPathComponent("stream-resumed-\(fixture.environment.name).txt")
         let again = try Self.curl(port: fixture.port, output: resumed, seconds: 4, lastEventID: id - 1)
-        again.waitUntilExit()
+        _ = await again.exited()
         let replay = (try? String(contentsOf: resumed, encoding: .utf8)) ?? ""
         let replayed = replay.components(separatedBy: "\n\n").filter { $0.contains("event: health") && $0.contains("\"\(target)\"") }
         #expect(!replayed.isEmpty, "resumed: \(replay)")

@@ -30,17 +30,18 @@ struct DashboardTests {
             "--segments", segments.joined(separator: ","), "--ready", ready.path,
             "--screenshots", TestInfrastructure.artifacts.appendingPathComponent("screenshots").path,
         ]
-        let errors = Pipe()
-        browser.standardError = errors
+        let errors = try TestInfrastructure.outputFile("dashboard-browser-\(fixture.environment.name).txt")
+        browser.standardError = errors.handle
         try browser.run()
         // Change the band once the page is live.
         let live = await eventually(timeout: .seconds(90)) { FileManager.default.fileExists(atPath: ready.path) || !browser.isRunning }
         if live, FileManager.default.fileExists(atPath: ready.path), let target {
             try await fixture.environment.withAMQP { try await $0.publishConfirmed(APIFixture.decline(target).map(\.message)) }
         }
-        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        browser.waitUntilExit()
-        #expect(browser.terminationStatus == 0, "browser checks failed:\n\(stderr)\n\(fixture.api.log.suffix(3_000))")
+        let status = await browser.exited()
+        try? errors.handle.close()
+        let stderr = (try? String(contentsOf: errors.url, encoding: .utf8)) ?? ""
+        #expect(status == 0, "browser checks failed:\n\(stderr)\n\(fixture.api.log.suffix(3_000))")
         await fixture.stop()
     }
 }

@@ -29,7 +29,7 @@ struct PrivateServers: Sendable {
             managementURL: "http://guest:guest@127.0.0.1:\(environment["CAIRN_AMQP_MGMT_PORT"]!)",
             databaseURL: "postgres://cairn:cairn@127.0.0.1:\(environment["CAIRN_PG_PORT"]!)/cairn")
         let instance = PrivateServers(environment: environment, servers: servers)
-        try instance.infra("start")
+        try await instance.infra("start")
         return instance
     }
 
@@ -52,7 +52,7 @@ struct PrivateServers: Sendable {
     }
 
     /// Runs `scripts/local-infra <arguments>` for this instance (for example `stop rabbitmq`) and waits for it.
-    func infra(_ arguments: String...) throws {
+    func infra(_ arguments: String...) async throws {
         // Output to a file, not a pipe: the servers it starts keep their inherited descriptors open for good.
         let log = TestInfrastructure.artifacts.appendingPathComponent("logs/fault-infra.log")
         try FileManager.default.createDirectory(at: log.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -67,7 +67,7 @@ struct PrivateServers: Sendable {
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
-        guard Self.reap(process) == 0 else {
+        guard await Self.reap(process) == 0 else {
             let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
             throw TestError("local-infra \(arguments.joined(separator: " ")) failed:\n\(text.suffix(3_000))")
         }
@@ -102,10 +102,10 @@ struct BrokerCluster: Sendable {
             nodes.append(node)
             do {
                 // A fresh cluster every time: a cluster's nodes stopped in some order must start again in the reverse one.
-                try node.infra("reset")
-                try node.infra("start", "rabbitmq")
+                try await node.infra("reset")
+                try await node.infra("start", "rabbitmq")
             } catch {
-                for started in nodes.reversed() { try? started.infra("stop") }
+                for started in nodes.reversed() { try? await started.infra("stop") }
                 throw error
             }
         }
@@ -120,7 +120,7 @@ struct BrokerCluster: Sendable {
     }
 
     /// kill -9 of node `index`'s Erlang VM, by the pid its start recorded; returns once the process is gone.
-    func kill(node index: Int) throws {
+    func kill(node index: Int) async throws {
         let directory = nodes[index].environment["CAIRN_LOCAL_DIR"]!
         let text = try String(contentsOfFile: "\(directory)/rabbitmq/rabbitmq.pid", encoding: .utf8)
         guard let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1 else {
@@ -132,20 +132,20 @@ struct BrokerCluster: Sendable {
             let state = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8))?
                 .split(separator: ")").last?.split(separator: " ").first
             if state == nil || state == "Z" || state == "X" { return }
-            Thread.sleep(forTimeInterval: 0.05)
+            try await Task.sleep(for: .milliseconds(50))
         }
         throw TestError("node \(names[index]) (pid \(pid)) still runs 10 s after kill -9")
     }
 
-    func stop() {
-        for node in nodes.reversed() { try? node.infra("stop") }
+    func stop() async {
+        for node in nodes.reversed() { try? await node.infra("stop") }
     }
 }
 
 extension PrivateServers {
     /// Waits for `process` and returns its exit status. It reaps the child itself: Foundation was seen to leave this
     /// script (whose servers outlive it) a zombie and wait for ever.
-    static func reap(_ process: Process) -> Int32 {
+    static func reap(_ process: Process) async -> Int32 {
         let pid = process.processIdentifier
         var status: Int32 = 0
         while true {
@@ -153,10 +153,9 @@ extension PrivateServers {
             if result == pid { return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f) }
             if result == -1 {
                 // Foundation reaped it first; it knows the status.
-                while process.isRunning { Thread.sleep(forTimeInterval: 0.05) }
-                return process.terminationStatus
+                return await process.exited()
             }
-            Thread.sleep(forTimeInterval: 0.05)
+            try? await Task.sleep(for: .milliseconds(50))
         }
     }
 }
@@ -579,10 +578,10 @@ struct FaultRun {
         case .restartBroker, .restartBrokerUnderIngest, .restartDatabase:
             let service = fault == .restartDatabase ? "postgres" : "rabbitmq"
             guard await waitUntil({ await progress() >= total / 3 }) else { return }
-            try servers.infra("stop", service)
+            try await servers.infra("stop", service)
             injected.withLock { $0 += 1 }
             try await Task.sleep(for: .seconds(3))
-            try servers.infra("start", service)
+            try await servers.infra("start", service)
         case .killBrokerNode(let seconds):
             guard let cluster else { throw TestError("the node-kill fault needs a cluster") }
             guard await waitUntil({ await applied() >= total / 4 }) else { return }
@@ -591,14 +590,14 @@ struct FaultRun {
             guard Set(before.members) == Set(cluster.names), before.leader == cluster.names[0] else {
                 throw TestError("\(CairnTopology.eventsWork) before the kill: members \(before.members), leader \(before.leader)")
             }
-            try cluster.kill(node: 0)
+            try await cluster.kill(node: 0)
             injected.withLock { $0 += 1 }
             let appliedAtKill = await applied()
             try await Task.sleep(for: .seconds(seconds))
             let appliedDown = await applied() - appliedAtKill
             let during = try await environment.quorumMembership(of: CairnTopology.eventsWork)
             let moved = try await environment.brokerConnections().filter { $0.node != cluster.names[0] }.count
-            try cluster.nodes[0].infra("start", "rabbitmq")
+            try await cluster.nodes[0].infra("start", "rabbitmq")
             // The two workers held at most 2 × 512 deliveries at the kill, which they may still commit without a
             // broker; more than that applied means the pipeline went on through the other nodes. Two workers and
             // two escalators at least must have moved there.

@@ -35,9 +35,6 @@ struct FaultSuiteTests {
             accounts: profile.accounts, days: profile.days, seed: 7, start: SimulationConfiguration.date(fromISODay: "2026-03-01")!)
         configuration.usageScale = profile.usageScale
         let stream = try Simulation(configuration: configuration).flatMap(\.events)
-        let servers = try await PrivateServers.start()
-        defer { try? servers.infra("stop") }
-
         let every: [Fault] = [
             .none, .killWorker(times: profile.kills), .killEscalator(times: profile.kills), .killIngest(times: profile.kills),
             .restartBroker, .restartBrokerUnderIngest, .restartDatabase, .duplicateAndReorder, .poison, .backlog,
@@ -49,12 +46,48 @@ struct FaultSuiteTests {
             throw TestError("CAIRN_FAULT_ONLY: unknown fault \(unknown) (known: \(every.map(\.key).joined(separator: ", ")))")
         }
         let faults = every.filter { $0 == .none || only?.contains($0.key) ?? true }
+        let servers = try await PrivateServers.start()
+        let outcomes: [FaultOutcome]
+        do {
+            outcomes = try await Self.run(faults, stream: stream, servers: servers, profile: profile)
+        } catch {
+            try? await servers.infra("stop")
+            throw error
+        }
+        try? await servers.infra("stop")
+
+
+        let description = "\(stream.count) events of \(profile.accounts) simulated accounts over \(profile.days) days (seed 7), "
+            + "two workers and two escalators"
+        let table = FaultReport.markdown(outcomes, profile: profile.name, stream: description, reference: outcomes[0])
+        let artifact = TestInfrastructure.artifacts.appendingPathComponent("fault-suite.md")
+        try FileManager.default.createDirectory(at: TestInfrastructure.artifacts, withIntermediateDirectories: true)
+        try FaultReport.write(table, into: artifact)
+        // A partial run never replaces the full table in the report.
+        if let report = TestInfrastructure.environment["CAIRN_FAULT_REPORT"], only == nil {
+            try FaultReport.write(table, into: URL(fileURLWithPath: report))
+        }
+        for outcome in outcomes {
+            #expect(outcome.passed, "\(outcome.fault.name) failed:\n\(table)")
+        }
+        #expect(outcomes.allSatisfy { $0.fault == .none || $0.injected != "0×" }, "a fault was never injected:\n\(table)")
+    }
+
+    /// Runs each fault in turn (the first is the reference) and compares every run with the reference. The node-kill
+    /// fault gets a three-node cluster of its own, stopped after it.
+    static func run(_ faults: [Fault], stream: [AccountEvent], servers: PrivateServers, profile: Profile) async throws -> [FaultOutcome] {
         var outcomes: [FaultOutcome] = []
         for fault in faults {
             var run = FaultRun(fault: fault, stream: stream, servers: servers)
             if case .killBrokerNode = fault { run.cluster = try await BrokerCluster.start(databaseURL: servers.servers.databaseURL) }
-            defer { run.cluster?.stop() }
-            var outcome = try await run.run()
+            var outcome: FaultOutcome
+            do {
+                outcome = try await run.run()
+            } catch {
+                await run.cluster?.stop()
+                throw error
+            }
+            await run.cluster?.stop()
             let reference = outcomes.first ?? outcome
             outcome.stateMatches = outcome.state.count == profile.accounts && outcome.state == reference.state
             // Scores agree (checked above); a band may still differ where the score lies within the hysteresis
@@ -74,20 +107,6 @@ struct FaultSuiteTests {
             }
             outcomes.append(outcome)
         }
-
-        let description = "\(stream.count) events of \(profile.accounts) simulated accounts over \(profile.days) days (seed 7), "
-            + "two workers and two escalators"
-        let table = FaultReport.markdown(outcomes, profile: profile.name, stream: description, reference: outcomes[0])
-        let artifact = TestInfrastructure.artifacts.appendingPathComponent("fault-suite.md")
-        try FileManager.default.createDirectory(at: TestInfrastructure.artifacts, withIntermediateDirectories: true)
-        try FaultReport.write(table, into: artifact)
-        // A partial run never replaces the full table in the report.
-        if let report = TestInfrastructure.environment["CAIRN_FAULT_REPORT"], only == nil {
-            try FaultReport.write(table, into: URL(fileURLWithPath: report))
-        }
-        for outcome in outcomes {
-            #expect(outcome.passed, "\(outcome.fault.name) failed:\n\(table)")
-        }
-        #expect(outcomes.allSatisfy { $0.fault == .none || $0.injected != "0×" }, "a fault was never injected:\n\(table)")
+        return outcomes
     }
 }

@@ -22,12 +22,13 @@ struct SegmentClientTests {
             TestInfrastructure.environment["CAIRN_TEST_PYTHON"] ?? "python3", "test-tools/segment_client.py",
             "--host", "http://127.0.0.1:\(port)", "--write-key", "dev-write-key", "--out", output.path, "--count", "30",
         ] + (gzip ? ["--gzip"] : [])
-        let errors = Pipe()
-        client.standardError = errors
+        let errors = try TestInfrastructure.outputFile("segment-client-\(environment.name)-\(gzip ? "gzip" : "plain").txt")
+        client.standardError = errors.handle
         try client.run()
-        client.waitUntilExit()
-        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(client.terminationStatus == 0, "segment client failed: \(stderr)\n\(ingest.log)")
+        let status = await client.exited()
+        try? errors.handle.close()
+        let stderr = (try? String(contentsOf: errors.url, encoding: .utf8)) ?? ""
+        #expect(status == 0, "segment client failed: \(stderr)\n\(ingest.log)")
 
         let records = try JSONDecoder().decode([SentRecord].self, from: Data(contentsOf: output))
         var sent: [String: [String: JSONValue]] = [:]
