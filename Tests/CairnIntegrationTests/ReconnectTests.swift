@@ -64,4 +64,40 @@ struct ReconnectTests {
         #expect(await worker.terminate() == 0)
         await environment.tearDown()
     }
+
+    @Test("With a list of nodes, a connection whose first node does not answer uses the next, and a role works through it")
+    func nodeListSkipsADeadNode() async throws {
+        let environment = try await IsolatedEnvironment.make("nodelist")
+        // Nothing listens on a port just released; the live broker comes second.
+        var listed = environment.amqp
+        let live = listed.endpoints[0]
+        listed.host = "127.0.0.1"
+        listed.port = try freePort()
+        listed.otherEndpoints = [live]
+        let event = AccountEvent(messageId: "listed", type: .track, event: "x", accountId: "acme", timestamp: Date())
+        let connection = AMQPConnection(
+            configuration: listed, topology: CairnTopology.core, logger: TestInfrastructure.logger("cairn.test.amqp"))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await connection.run() }
+            defer { connection.close() }
+            #expect(await eventually(timeout: .seconds(15)) { connection.isConnected })
+            try await connection.publishConfirmed([event.message])
+        }
+        // A worker given the same list as CAIRN_AMQP_URL reaches the broker and applies the event.
+        var processEnvironment = environment.processEnvironment()
+        let url = processEnvironment["CAIRN_AMQP_URL"]!
+        processEnvironment["CAIRN_AMQP_URL"] = url.replacingOccurrences(of: "@\(live.host):\(live.port)/", with: "@127.0.0.1:\(listed.port)/")
+            + "," + url
+        let worker = try CairnProcess(["worker"], environment: processEnvironment, logName: "worker-\(environment.name)")
+        defer { worker.kill() }
+        let applied = try await environment.withStore { store in
+            await eventually(timeout: .seconds(60)) {
+                (try? await store.integer("SELECT count(*)::int8 FROM events WHERE message_id = 'listed'")) == 1
+            }
+        }
+        #expect(applied, "\(worker.log)")
+        #expect(worker.log.contains("127.0.0.1:\(listed.port)") && worker.log.contains("AMQP connected"), "\(worker.log)")
+        #expect(await worker.terminate() == 0)
+        await environment.tearDown()
+    }
 }
