@@ -598,16 +598,24 @@ struct FaultRun {
             let during = try await environment.quorumMembership(of: CairnTopology.eventsWork)
             let moved = try await environment.brokerConnections().filter { $0.node != cluster.names[0] }.count
             try await cluster.nodes[0].infra("start", "rabbitmq")
+            // The restarted node rejoins, and its replica of the queue is back among the online members.
+            let restarted = ContinuousClock.now
+            let rejoined = await eventually(timeout: .seconds(60), every: .milliseconds(500)) {
+                (try? await environment.quorumMembership(of: CairnTopology.eventsWork))?.online.count == cluster.names.count
+            }
+            let rejoinSeconds = (ContinuousClock.now - restarted) / .seconds(1)
             // The two workers held at most 2 × 512 deliveries at the kill, which they may still commit without a
             // broker; more than that applied means the pipeline went on through the other nodes. Two workers and
             // two escalators at least must have moved there.
             let held = 2 * EventWorker.defaultPrefetch
             whileDown.withLock {
                 $0 = (
-                    moved >= 4 && appliedDown > held ? appliedDown : 0,
+                    moved >= 4 && appliedDown > held && rejoined ? appliedDown : 0,
                     "node down \(seconds) s: \(appliedDown) events applied meanwhile (the workers held at most \(held)), "
                         + "\(moved) connections on the other nodes, leader \(during.leader), "
-                        + "\(during.online.count) of \(during.members.count) replicas online"
+                        + "\(during.online.count) of \(during.members.count) replicas online; after the restart "
+                        + (rejoined ? String(format: "all %d online again within %.0f s", cluster.names.count, rejoinSeconds)
+                            : "**not all replicas online within 60 s**")
                 )
             }
         }
