@@ -77,8 +77,7 @@ public struct AMQPConfiguration: Sendable {
         var urls: [String] = []
         var rest = Substring(text)
         while let comma = rest.indices.dropFirst().first(where: { index in
-            rest[index] == "," && (rest[rest.index(after: index)...].hasPrefix("amqp://")
-                || rest[rest.index(after: index)...].hasPrefix("amqps://"))
+            rest[index...].hasPrefix(",amqp://") || rest[index...].hasPrefix(",amqps://")
         }) {
             urls.append(String(rest[..<comma]))
             rest = rest[rest.index(after: comma)...]

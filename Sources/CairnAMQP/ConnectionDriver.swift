@@ -34,12 +34,11 @@ final class ConnectionDriver {
     let endpoints: [AMQPEndpoint]
     var endpointIndex = 0
     /// The configuration for the broker in use.
-    var active: AMQPConfiguration
+    var active: AMQPConfiguration { configuration.at(endpoints[endpointIndex]) }
 
     init(configuration: AMQPConfiguration, topology: AMQPTopology, mailbox: Mailbox, logger: Logger) {
         self.configuration = configuration
         self.endpoints = configuration.endpoints
-        self.active = configuration.at(configuration.endpoints[0])
         self.topology = topology
         self.mailbox = mailbox
         self.logger = logger
@@ -65,7 +64,6 @@ final class ConnectionDriver {
                 let roundFailed = failuresInARow % endpoints.count == 0
                 let failedURL = active.redactedURL
                 endpointIndex = (endpointIndex + 1) % endpoints.count
-                active = configuration.at(endpoints[endpointIndex])
                 logger.warning(
                     "AMQP connection failed; reconnecting",
                     metadata: [

@@ -105,15 +105,15 @@ public struct PipelineBenchmark: Sendable {
         for accounts in accountCounts {
             for workers in workerCounts {
                 let id = "\(runID)-\(accounts)-\(workers)"
-                let events = sample(runID: id, accounts: accounts)
+                let stream = sample(runID: id, accounts: accounts)
                 var queued: Double?
                 let seconds: Double
                 if backlog {
-                    (queued, seconds) = try await measureBacklog(events, runID: id, workers: workers)
+                    (queued, seconds) = try await measureBacklog(stream, runID: id, workers: workers)
                 } else {
-                    seconds = try await measureEndToEnd(events, runID: id, workers: workers)
+                    seconds = try await measureEndToEnd(stream, runID: id, workers: workers)
                 }
-                let rate = Double(self.events) / seconds
+                let rate = Double(events) / seconds
                 runs.append(.init(
                     accounts: accounts, workers: workers, seconds: seconds, eventsPerSecond: rate, ratio: rate / rawRate,
                     queueSeconds: queued))
@@ -258,19 +258,17 @@ public struct PipelineBenchmark: Sendable {
         }
         logger.info("backlog queued", metadata: ["cairn.events": "\(sample.count)", "cairn.seconds": "\(queued)"])
         let prefix = "bench-\(runID)-"
-        let drained = try await withPipeline(workers: workers) { store, _ in
+        let (drained, counted) = try await withPipeline(workers: workers) { store, _ in
             let began = clock.now
             try await waitForAll(sample.count, store: store, prefix: prefix, began: began)
-            return (clock.now - began).seconds
-        }
-        let counted = try await withPipeline(workers: 0) { store, _ in
-            var total = 0
+            let drained = (clock.now - began).seconds
+            var counted = 0
             for try await value in try await store.client.query(
                 "SELECT coalesce(sum(event_count), 0)::int8 FROM accounts WHERE account_id LIKE \(prefix + "%")", logger: logger
             ).decode(Int.self) {
-                total = value
+                counted = value
             }
-            return total
+            return (drained, counted)
         }
         guard counted == sample.count else {
             throw BenchmarkError(description: "the backlog's accounts counted \(counted) events, the stream had \(sample.count)")

@@ -257,8 +257,8 @@ struct FaultOutcome: Sendable {
     var bandsDifferingOutsideMargin = 0
     /// Through ingest: batches the client had to send again (503 while the broker was away, ingest killed).
     var batchesRetried = 0
-    /// A cluster node killed: events applied while it was down (nil for every other fault).
-    var appliedWhileNodeDown: Int?
+    /// A cluster node killed: whether the pipeline went on without it and the node came back (nil for every other fault).
+    var nodeKillHeld: Bool?
 
     /// Every role that ended by itself did so through the watchdog (status 75), never by crashing.
     var noCrash: Bool { restarts.allSatisfy { $0 == Watchdog.exitStatus } }
@@ -270,7 +270,7 @@ struct FaultOutcome: Sendable {
             // With the broker away, ingest must have refused batches (503) that the client then sent again.
             && (fault != .restartBrokerUnderIngest || batchesRetried > 0)
             // With one node of three down, the pipeline went on (quorum queues on two nodes, roles moved over).
-            && (appliedWhileNodeDown ?? 1) > 0
+            && nodeKillHeld != false
     }
 }
 
@@ -369,7 +369,7 @@ struct FaultRun {
         let acknowledged = Shared<Set<String>>([])
         let injected = Shared(0)
         let retries = Shared(0)
-        let whileDown = Shared<(applied: Int, detail: String)?>(nil)
+        let whileDown = Shared<(held: Bool, detail: String)?>(nil)
 
         let supervisor = Task { await roles.supervise() }
         defer { supervisor.cancel() }
@@ -414,8 +414,8 @@ struct FaultRun {
         outcome.restarts = roles.ownExits
         outcome.messages = messages.count
         outcome.injected = extra > 0 ? "\(extra) messages" : "\(injected.withLock { $0 })×"
-        if let (applied, detail) = whileDown.withLock({ $0 }) {
-            outcome.appliedWhileNodeDown = applied
+        if let (held, detail) = whileDown.withLock({ $0 }) {
+            outcome.nodeKillHeld = held
             outcome.injected += " (\(detail))"
         }
         if fault.throughIngest {
@@ -542,7 +542,7 @@ struct FaultRun {
     /// stream goes through ingest, acknowledged to the client), so that every injection lands mid-stream.
     func inject(
         roles: RoleSet, environment: IsolatedEnvironment, injected: Shared<Int>, acknowledged: Shared<Set<String>>,
-        whileDown: Shared<(applied: Int, detail: String)?>
+        whileDown: Shared<(held: Bool, detail: String)?>
     ) async throws {
         let total = stream.count
         func applied() async -> Int {
@@ -610,7 +610,7 @@ struct FaultRun {
             let held = 2 * EventWorker.defaultPrefetch
             whileDown.withLock {
                 $0 = (
-                    moved >= 4 && appliedDown > held && rejoined ? appliedDown : 0,
+                    moved >= 4 && appliedDown > held && rejoined,
                     "node down \(seconds) s: \(appliedDown) events applied meanwhile (the workers held at most \(held)), "
                         + "\(moved) connections on the other nodes, leader \(during.leader), "
                         + "\(during.online.count) of \(during.members.count) replicas online; after the restart "
