@@ -104,11 +104,21 @@ public struct IsolatedEnvironment: Sendable {
     }
 
     /// Has the broker close every client connection of this vhost, as a broker restart or a network cut would.
-    /// Returns how many were closed.
+    /// Returns how many were closed. The management API lists a connection until its statistics expire, so a
+    /// listed connection may be gone already (a DELETE then answers 404): those do not count, and the listing is
+    /// looked at again until at least one live connection was closed or 15 s have passed.
     public func closeConnections() async throws -> Int {
-        let names = try await awaitConnections()
-        for name in names { try await Management(base: managementURL).delete("/api/connections/\(name)") }
-        return names.count
+        let management = Management(base: managementURL)
+        var closed = 0
+        for _ in 0..<150 {
+            for name in try await management.connectionNames(virtualHost: amqp.virtualHost)
+            where try await management.deleteIfPresent("/api/connections/\(name)") {
+                closed += 1
+            }
+            if closed > 0 { return closed }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return closed
     }
 
     /// A broker user of this test, with permissions on this vhost only (as deploy/rabbitmq/definitions.json grants).
@@ -251,6 +261,16 @@ struct Management {
         _ = try await send("DELETE", path, body: nil)
     }
 
+    /// Deletes what `path` names; false when it was not there (404), which is not an error here.
+    func deleteIfPresent(_ path: String) async throws -> Bool {
+        do {
+            _ = try await send("DELETE", path, body: nil)
+            return true
+        } catch let error as ManagementStatusError where error.status == 404 {
+            return false
+        }
+    }
+
     func post(_ path: String, body: String) async throws {
         _ = try await send("POST", path, body: body)
     }
@@ -296,10 +316,18 @@ struct Management {
         request.httpBody = body.map { Data($0.utf8) }
         let (data, response) = try await URLSession.shared.data(for: request)
         guard let status = (response as? HTTPURLResponse)?.statusCode, (200..<300).contains(status) else {
-            throw TestError("management API \(method) \(path) failed: \(response)")
+            throw ManagementStatusError(
+                status: (response as? HTTPURLResponse)?.statusCode ?? 0,
+                description: "management API \(method) \(path) failed: \(response)")
         }
         return data
     }
+}
+
+/// A management API answer outside 2xx.
+struct ManagementStatusError: Error, CustomStringConvertible {
+    let status: Int
+    let description: String
 }
 
 public struct TestError: Error, CustomStringConvertible {
