@@ -30,6 +30,11 @@ public struct CairnSettings: Sendable {
     /// `CAIRN_BATCH_TIMEOUT`: seconds one batch's transaction may take before a worker or escalator exits with
     /// status 75 for its supervisor to restart it (see `Watchdog`).
     public var batchTimeout: Duration
+    /// `CAIRN_IDLE_TRANSACTION_TIMEOUT`: seconds a role's transaction may sit idle between two statements before
+    /// PostgreSQL ends it (0: the server's setting). A worker frozen mid-batch then holds no row lock that would
+    /// stall the other workers; its batch fails, is retried, and its deliveries are acknowledged only after a commit.
+    /// Kept well under `batchTimeout`, so a worker waiting on a frozen one's lock gets it before its own watchdog ends it.
+    public var idleTransactionTimeout: Duration
     /// `CAIRN_SHUTDOWN_TIMEOUT`: seconds a graceful shutdown may take before the process exits with status 75.
     public var shutdownTimeout: Duration
     /// Publishing connections `cairn ingest` spreads its requests over.
@@ -59,6 +64,7 @@ public struct CairnSettings: Sendable {
         "CAIRN_SWEEP_INTERVAL": "60",
         "CAIRN_BATCH_TIMEOUT": "120",
         "CAIRN_SHUTDOWN_TIMEOUT": "30",
+        "CAIRN_IDLE_TRANSACTION_TIMEOUT": "10",
         "CAIRN_API_AGGREGATE_MAX_AGE": "5",
         "LOG_LEVEL": "info",
     ]
@@ -124,6 +130,8 @@ public struct CairnSettings: Sendable {
         sweepInterval = try seconds("CAIRN_SWEEP_INTERVAL", in: 0.1...86_400, as: ("0.1", "86400"))
         batchTimeout = try seconds("CAIRN_BATCH_TIMEOUT", in: 1...3_600, as: ("1", "3600"))
         shutdownTimeout = try seconds("CAIRN_SHUTDOWN_TIMEOUT", in: 1...3_600, as: ("1", "3600"))
+        idleTransactionTimeout = try seconds("CAIRN_IDLE_TRANSACTION_TIMEOUT", in: 0...3_600, as: ("0", "3600"))
+        database.idleInTransactionTimeout = idleTransactionTimeout == .zero ? nil : idleTransactionTimeout
         aggregateMaxAge = try seconds("CAIRN_API_AGGREGATE_MAX_AGE", in: 0...3_600, as: ("0", "3600"))
         metricsPort = environment["CAIRN_METRICS_PORT"].flatMap { $0.isEmpty ? nil : $0 } == nil ? nil : try port("CAIRN_METRICS_PORT")
         guard let level = Logger.Level(rawValue: value("LOG_LEVEL").lowercased()) else {

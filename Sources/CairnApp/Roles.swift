@@ -6,6 +6,7 @@ import CairnIngest
 import CairnRelay
 public import CairnStore
 import CairnWorker
+import Foundation
 import Hummingbird
 import PostgresNIO
 public import Prometheus
@@ -25,9 +26,13 @@ public enum Role: String, Sendable, CaseIterable {
 public func buildServiceGroup(
     roles: Set<Role>, settings: CairnSettings, metrics: PrometheusCollectorRegistry, logger: Logger
 ) -> ServiceGroup {
-    let store = Store(configuration: settings.database, engine: settings.engine, logger: logger)
+    let name = "cairn " + roles.map(\.rawValue).sorted().joined(separator: "+")
+    // pg_stat_activity names the process each session belongs to.
+    var database = settings.database
+    database.applicationName = "\(name) pid \(getpid())"
+    let store = Store(configuration: database, engine: settings.engine, logger: logger)
     var amqpConfiguration = settings.amqp
-    amqpConfiguration.connectionName = "cairn " + roles.map(\.rawValue).sorted().joined(separator: "+")
+    amqpConfiguration.connectionName = name
     // The API only reports whether the broker answers: it declares nothing, so its broker user needs no
     // permission at all (deploy/rabbitmq/definitions.json). Every other role declares the core topology.
     let topology = roles == [.api] ? AMQPTopology() : CairnTopology.core

@@ -18,6 +18,13 @@ public struct DatabaseConfiguration: Sendable {
     public var sslMode: SSLMode
     /// `?sslrootcert=PATH`: the CA (PEM) that signs the server's certificate; without it, the system's trust roots.
     public var sslRootCertificate: String?
+    /// PostgreSQL's `idle_in_transaction_session_timeout` for every session of the pool: a transaction that sits
+    /// idle this long (its process frozen, starved or cut off between two statements) is ended by the server,
+    /// which frees its row locks for the other workers instead of holding them until the process comes back.
+    /// nil leaves the server's setting (the roles set it from `CAIRN_IDLE_TRANSACTION_TIMEOUT`).
+    public var idleInTransactionTimeout: Duration?
+    /// `application_name` of every session, as `pg_stat_activity` shows it.
+    public var applicationName: String?
 
     /// libpq's modes. postgres-nio has no "plain first, TLS if the server insists", so `allow` behaves as `prefer`
     /// (TLS when the server offers it); neither checks the certificate, as in libpq. `require` encrypts without
@@ -138,7 +145,18 @@ public struct DatabaseConfiguration: Sendable {
             host: host, port: port, username: user, password: password, database: database, tls: tls)
         configuration.options.minimumConnections = 0
         configuration.options.maximumConnections = maximumConnections
+        configuration.options.additionalStartupParameters = startupParameters
         return configuration
+    }
+
+    /// Run-time parameters sent in each session's startup message (PostgreSQL applies them as `SET` would).
+    var startupParameters: [(String, String)] {
+        var parameters: [(String, String)] = []
+        if let idleInTransactionTimeout {
+            parameters.append(("idle_in_transaction_session_timeout", "\(idleInTransactionTimeout / .milliseconds(1))"))
+        }
+        if let applicationName { parameters.append(("application_name", applicationName)) }
+        return parameters
     }
 
     static func redacted(_ url: String) -> String {

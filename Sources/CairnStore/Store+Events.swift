@@ -29,7 +29,7 @@ extension Store {
         for event in batch where unique[event.messageId] == nil { unique[event.messageId] = event }
         guard !unique.isEmpty else { return BatchOutcome(applied: 0, duplicates: batch.count, signals: 0) }
 
-        return try await client.withTransaction(logger: logger) { connection in
+        return try await client.checkedTransaction(logger: logger) { connection in
             let resolution = try await resolveAccounts(Array(unique.values), on: connection, logger: logger)
             let events = resolution.events.sorted { $0.messageId < $1.messageId }
             let fresh = try await logNew(events, on: connection, logger: logger)
@@ -72,7 +72,7 @@ extension Store {
     /// Inserts the events not logged yet and returns them.
     private func logNew(_ events: [AccountEvent], on connection: PostgresConnection, logger: Logger) async throws -> [AccountEvent] {
         let payloads = events.map { String(decoding: $0.encoded(), as: UTF8.self) }
-        let rows = try await connection.query(
+        let rows = try await connection.checkedQuery(
             """
             INSERT INTO events (message_id, account_id, user_id, type, name, occurred_at, payload)
             SELECT m, a, NULLIF(u, ''), t, NULLIF(n, ''), o, p::jsonb
@@ -90,9 +90,9 @@ extension Store {
 
     /// Creates missing account rows, locks all of them in key order and loads their state.
     func lockAccounts(_ ids: [String], on connection: PostgresConnection, logger: Logger) async throws -> [String: AccountState] {
-        try await connection.query(
+        try await connection.checkedQuery(
             "INSERT INTO accounts (account_id) SELECT unnest(\(ids)) ORDER BY 1 ON CONFLICT DO NOTHING", logger: logger)
-        let rows = try await connection.query(
+        let rows = try await connection.checkedQuery(
             """
             SELECT a.account_id, a.facts::text, a.first_event_at, a.last_event_at, a.event_count, h.score, h.band,
                    h.components::text, h.explanation, h.evaluated_at
@@ -129,7 +129,7 @@ extension Store {
         var contexts: [String: JourneyEngine.Context] = [:]
         let activity = try await loadActivity(ids, since: earliest.addingTimeInterval(-Double(window) * 86_400), on: connection, logger: logger)
         for (id, days) in activity { contexts[id, default: .init()].activity = days }
-        let people = try await connection.query(
+        let people = try await connection.checkedQuery(
             """
             SELECT account_id, user_id, role, role_at, left_at, active_days FROM users
             WHERE account_id = ANY(\(ids)) AND (role IN ('admin', 'champion', 'sponsor') OR left_at IS NOT NULL)
@@ -138,7 +138,7 @@ extension Store {
             contexts[row.0, default: .init()].people.append(
                 Person(userId: row.1, role: row.2, roleAt: row.3, leftAt: row.4, activeDays: Set(row.5.map(Int.init))))
         }
-        let active = try await connection.query(
+        let active = try await connection.checkedQuery(
             """
             SELECT u.account_id, count(*)::int8 FROM users u
             JOIN unnest(\(ids), \(ids.map { now[$0]!.addingTimeInterval(-30 * 86_400) })) AS x(id, since)
@@ -176,7 +176,7 @@ extension Store {
         guard !users.isEmpty else { return }
         let keys = users.keys.sorted()
         let values = keys.map { users[$0]! }
-        try await connection.query(
+        try await connection.checkedQuery(
             """
             INSERT INTO users (account_id, user_id, role, role_at, left_at, active_days, first_seen_at, last_seen_at, event_count)
             SELECT a, u, NULLIF(r, ''), NULLIF(ra, '')::timestamptz, NULLIF(la, '')::timestamptz, d::int4[], f, l, c
@@ -209,7 +209,7 @@ extension Store {
         guard !counts.isEmpty else { return }
         let keys = counts.keys.sorted()
         let parts = keys.map { $0.split(separator: "\u{0}", maxSplits: 1).map(String.init) }
-        try await connection.query(
+        try await connection.checkedQuery(
             """
             INSERT INTO account_activity (account_id, day, events)
             SELECT a, DATE '1970-01-01' + d::int4, c
@@ -220,7 +220,7 @@ extension Store {
     }
 
     private func loadActivity(_ ids: [String], since: Date, on connection: PostgresConnection, logger: Logger) async throws -> [String: [ActivityDay]] {
-        let rows = try await connection.query(
+        let rows = try await connection.checkedQuery(
             """
             SELECT account_id, (day - DATE '1970-01-01')::int8, events FROM account_activity
             WHERE account_id = ANY(\(ids)) AND day >= DATE '1970-01-01' + \(Self.epochDay(since))::int4
@@ -236,7 +236,7 @@ extension Store {
     /// the time of the last stage or band change), the journey, the health and its day in the history.
     func save(_ states: [AccountState], on connection: PostgresConnection, logger: Logger) async throws {
         let ids = states.map(\.accountId)
-        try await connection.query(
+        try await connection.checkedQuery(
             """
             UPDATE accounts a SET facts = x.facts::jsonb, name = NULLIF(x.n, ''), csm_id = NULLIF(x.c, ''),
                 segment = NULLIF(x.s, ''), at_risk = x.r, first_event_at = NULLIF(x.f, '')::timestamptz,
@@ -255,7 +255,7 @@ extension Store {
                 AS x(id, facts, n, c, s, r, f, l, e, st, se, sc, b, ev)
             WHERE a.account_id = x.id
             """, logger: logger)
-        try await connection.query(
+        try await connection.checkedQuery(
             """
             INSERT INTO journey (account_id, stage, stage_entered_at, milestones, stage_history, tracks, time_to_value_days)
             SELECT id, s, NULLIF(se, '')::timestamptz, m::jsonb, h::jsonb, t::jsonb, NULLIF(v, 'NaN'::float8)
@@ -274,7 +274,7 @@ extension Store {
         let scored = states.compactMap { state in state.health.map { (state.accountId, $0) } }
         guard !scored.isEmpty else { return }
         let components = scored.map { StateCodec.encode(components: $0.1.components) }
-        try await connection.query(
+        try await connection.checkedQuery(
             """
             INSERT INTO health (account_id, score, band, components, explanation, evaluated_at)
             SELECT id, s, b, c::jsonb, e, t
@@ -284,7 +284,7 @@ extension Store {
                 components = EXCLUDED.components, explanation = EXCLUDED.explanation,
                 evaluated_at = EXCLUDED.evaluated_at, updated_at = now()
             """, logger: logger)
-        try await connection.query(
+        try await connection.checkedQuery(
             """
             INSERT INTO health_history (account_id, day, score, band)
             SELECT id, DATE '1970-01-01' + d::int4, s, b
@@ -307,7 +307,7 @@ extension Store {
         exchange: String, routingKeys: [String], messageIDs: [String], payloads: [String], on connection: PostgresConnection,
         logger: Logger
     ) async throws {
-        try await connection.query(
+        try await connection.checkedQuery(
             """
             INSERT INTO outbox (exchange, routing_key, message_id, payload)
             SELECT \(exchange), k, m, p FROM unnest(\(routingKeys), \(messageIDs), \(payloads)) AS x(k, m, p)

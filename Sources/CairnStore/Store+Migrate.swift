@@ -11,26 +11,26 @@ extension Store {
     @discardableResult
     public func migrate() async throws -> [Int] {
         try await client.withConnection { connection in
-            try await connection.query("SELECT pg_advisory_lock(\(Self.migrationLock))", logger: logger)
+            try await connection.checkedQuery("SELECT pg_advisory_lock(\(Self.migrationLock))", logger: logger)
             do {
                 let applied = try await applyPending(on: connection)
-                try await connection.query("SELECT pg_advisory_unlock(\(Self.migrationLock))", logger: logger)
+                try await connection.checkedQuery("SELECT pg_advisory_unlock(\(Self.migrationLock))", logger: logger)
                 return applied
             } catch {
-                _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.migrationLock))", logger: logger)
+                _ = try? await connection.checkedQuery("SELECT pg_advisory_unlock(\(Self.migrationLock))", logger: logger)
                 throw error
             }
         }
     }
 
     private func applyPending(on connection: PostgresConnection) async throws -> [Int] {
-        try await connection.query(
+        try await connection.checkedQuery(
             """
             CREATE TABLE IF NOT EXISTS schema_migrations (
                 version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())
             """, logger: logger)
         var done = Set<Int>()
-        for try await version in try await connection.query("SELECT version FROM schema_migrations", logger: logger)
+        for try await version in try await connection.checkedQuery("SELECT version FROM schema_migrations", logger: logger)
             .decode(Int.self)
         {
             done.insert(version)
@@ -38,11 +38,11 @@ extension Store {
         var applied: [Int] = []
         for migration in Migration.all where !done.contains(migration.version) {
             do {
-                try await connection.withTransaction(logger: logger) { transaction in
+                try await connection.checkedTransaction(logger: logger) { transaction in
                     for statement in migration.statements {
-                        try await transaction.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                        try await transaction.checkedQuery(PostgresQuery(unsafeSQL: statement), logger: logger)
                     }
-                    try await transaction.query(
+                    try await transaction.checkedQuery(
                         "INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))",
                         logger: logger)
                 }

@@ -19,8 +19,8 @@ extension Store {
     public func relayOutbox(
         limit: Int, logger: Logger, publish: ([OutboxMessage]) async throws -> Void
     ) async throws -> Int {
-        try await client.withTransaction(logger: logger) { connection in
-            let rows = try await connection.query(
+        try await client.checkedTransaction(logger: logger) { connection in
+            let rows = try await connection.checkedQuery(
                 """
                 SELECT id, exchange, routing_key, message_id, payload FROM outbox
                 WHERE sent_at IS NULL ORDER BY id LIMIT \(limit) FOR UPDATE SKIP LOCKED
@@ -31,7 +31,7 @@ extension Store {
             }
             guard !messages.isEmpty else { return 0 }
             try await publish(messages)
-            try await connection.query(
+            try await connection.checkedQuery(
                 "UPDATE outbox SET sent_at = now() WHERE id = ANY(\(messages.map(\.id)))", logger: logger)
             return messages.count
         }

@@ -32,7 +32,7 @@ extension Store {
         guard !unresolved.isEmpty || !links.isEmpty else { return ResolvedBatch(events: events, parked: 0, released: 0) }
 
         let users = Set(unresolved.compactMap(\.userId)).union(links.keys).sorted()
-        try await connection.query(
+        try await connection.checkedQuery(
             """
             SELECT pg_advisory_xact_lock(k)
             FROM (SELECT DISTINCT hashtextextended('cairn.user:' || u, 0) AS k FROM unnest(\(users)) AS u ORDER BY k OFFSET 0) AS s
@@ -40,7 +40,7 @@ extension Store {
 
         if !links.isEmpty {
             let taught = links.keys.sorted()
-            try await connection.query(
+            try await connection.checkedQuery(
                 """
                 INSERT INTO user_accounts (user_id, account_id, learned_at)
                 SELECT u, a, t FROM unnest(\(taught), \(taught.map { links[$0]!.account }), \(taught.map { links[$0]!.at }))
@@ -53,7 +53,7 @@ extension Store {
         }
 
         var mapping: [String: String] = [:]
-        let rows = try await connection.query(
+        let rows = try await connection.checkedQuery(
             "SELECT user_id, account_id FROM user_accounts WHERE user_id = ANY(\(users))", logger: logger)
         for try await (user, account) in rows.decode((String, String).self) { mapping[user] = account }
 
@@ -70,7 +70,7 @@ extension Store {
         }
         var parked = 0
         if !toPark.isEmpty {
-            let inserted = try await connection.query(
+            let inserted = try await connection.checkedQuery(
                 """
                 INSERT INTO pending_events (message_id, user_id, occurred_at, payload)
                 SELECT m, u, o, p FROM unnest(\(toPark.map(\.messageId)), \(toPark.map { $0.userId.orEmpty }),
@@ -88,7 +88,7 @@ extension Store {
         var released = 0
         let known = users.filter { mapping[$0] != nil }
         if !known.isEmpty {
-            let rows = try await connection.query(
+            let rows = try await connection.checkedQuery(
                 "DELETE FROM pending_events WHERE user_id = ANY(\(known)) RETURNING user_id, payload", logger: logger)
             for try await (user, payload) in rows.decode((String, String).self) {
                 var event = try AccountEvent.parse(Array(payload.utf8))

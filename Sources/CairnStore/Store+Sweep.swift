@@ -43,14 +43,14 @@ extension Store {
         var outcome = SweepOutcome(ran: false, accounts: 0, signals: 0)
         let staleBefore = now.addingTimeInterval(-86_400)
         while true {
-            let step = try await client.withTransaction(logger: logger) { connection -> (ran: Bool, accounts: Int, signals: Int, done: Bool) in
+            let step = try await client.checkedTransaction(logger: logger) { connection -> (ran: Bool, accounts: Int, signals: Int, done: Bool) in
                 var elected = false
-                for try await got in try await connection.query(
+                for try await got in try await connection.checkedQuery(
                     "SELECT pg_try_advisory_xact_lock(\(Self.sweepLock))", logger: logger
                 ).decode(Bool.self) { elected = got }
                 guard elected else { return (false, 0, 0, true) }
                 var ids: [String] = []
-                let rows = try await connection.query(
+                let rows = try await connection.checkedQuery(
                     """
                     SELECT a.account_id FROM accounts a JOIN health h ON h.account_id = a.account_id
                     WHERE h.evaluated_at < \(staleBefore) AND a.last_event_at <= \(now)

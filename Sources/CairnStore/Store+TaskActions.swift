@@ -62,20 +62,15 @@ extension Store {
     /// `touchpoint.logged` event back into the account's journey, through the outbox, once.
     @discardableResult
     public func perform(_ action: TaskAction, on taskID: String, actor: String?, now: Date = Date(), logger: Logger) async throws -> TaskRecord {
-        do {
-            return try await performInTransaction(action, on: taskID, actor: actor, now: now, logger: logger)
-        } catch let error as PostgresTransactionError {
-            // A refused action is the caller's to see as such, not as a database failure.
-            if let refusal = error.closureError as? TaskActionError { throw refusal }
-            throw error
-        }
+        // A refused action comes out as the TaskActionError it is (checkedTransaction rethrows the body's error).
+        try await performInTransaction(action, on: taskID, actor: actor, now: now, logger: logger)
     }
 
     private func performInTransaction(
         _ action: TaskAction, on taskID: String, actor: String?, now: Date, logger: Logger
     ) async throws -> TaskRecord {
-        try await client.withTransaction(logger: logger) { connection in
-            let rows = try await connection.query(
+        try await client.checkedTransaction(logger: logger) { connection in
+            let rows = try await connection.checkedQuery(
                 "SELECT status, account_id, playbook, payload::text FROM tasks WHERE task_id = \(taskID) AND kind = 'task' FOR UPDATE",
                 logger: logger)
             var found: (status: String, account: String, playbook: String, payload: String)?
@@ -91,14 +86,14 @@ extension Store {
                 guard found.status != "acknowledged" else {
                     throw TaskActionError(code: .conflict, message: "task \(taskID.prefix(100)) is already acknowledged")
                 }
-                try await connection.query(
+                try await connection.checkedQuery(
                     """
                     UPDATE tasks SET status = 'acknowledged', acknowledged_at = \(now), snoozed_until = NULL, updated_at = now()
                     WHERE task_id = \(taskID)
                     """, logger: logger)
             case .done(let note):
                 if let note { detail["note"] = .string(note) }
-                try await connection.query(
+                try await connection.checkedQuery(
                     "UPDATE tasks SET status = 'done', closed_at = \(now), updated_at = now() WHERE task_id = \(taskID)",
                     logger: logger)
                 let touchpoint = AccountEvent(
@@ -111,7 +106,7 @@ extension Store {
             case .snooze(let until):
                 guard until > now else { throw TaskActionError(code: .invalid, message: "snooze until a time in the future") }
                 detail["until"] = .string(Timestamp.format(until))
-                try await connection.query(
+                try await connection.checkedQuery(
                     "UPDATE tasks SET status = 'snoozed', snoozed_until = \(until), updated_at = now() WHERE task_id = \(taskID)",
                     logger: logger)
             case .dismiss(let reason):
@@ -119,7 +114,7 @@ extension Store {
                     throw TaskActionError(code: .invalid, message: "dismissing a task needs a reason")
                 }
                 detail["reason"] = .string(reason)
-                try await connection.query(
+                try await connection.checkedQuery(
                     """
                     UPDATE tasks SET status = 'dismissed', closed_at = \(now), close_reason = \(reason), updated_at = now()
                     WHERE task_id = \(taskID)
@@ -134,7 +129,7 @@ extension Store {
                 }
                 task.assignee = assignee
                 let payload = String(decoding: task.encoded(), as: UTF8.self)
-                try await connection.query(
+                try await connection.checkedQuery(
                     """
                     UPDATE tasks SET assignee_kind = \(assignee.kind), assignee_id = \(assignee.id), assignee_member = \(assignee.member),
                         payload = \(payload)::jsonb, escalated_at = NULL, updated_at = now()
@@ -145,7 +140,7 @@ extension Store {
                     payloads: [payload], on: connection, logger: logger)
             }
             let detailText = String(decoding: JSONValue.object(detail).serialized(), as: UTF8.self)
-            try await connection.query(
+            try await connection.checkedQuery(
                 """
                 INSERT INTO task_events (task_id, at, action, actor, detail)
                 VALUES (\(taskID), \(now), \(action.name), \(actor), \(detailText)::jsonb)
@@ -190,7 +185,7 @@ extension Store {
         query.sql += tail.sql
         query.binds = tail.binds
         var records: [TaskRecord] = []
-        let rows = try await connection.query(query, logger: logger)
+        let rows = try await connection.checkedQuery(query, logger: logger)
         for try await row in rows.decode((String, String, String, String, String, String, String, String?, Date, Date, Date?, Date?).self) {
             records.append(
                 TaskRecord(
@@ -200,7 +195,7 @@ extension Store {
         }
         guard !records.isEmpty else { return [] }
         var histories: [String: [TaskRecord.Event]] = [:]
-        let events = try await connection.query(
+        let events = try await connection.checkedQuery(
             """
             SELECT task_id, at, action, actor, detail::text FROM task_events
             WHERE task_id = ANY(\(records.map(\.taskId))) ORDER BY id
@@ -219,9 +214,9 @@ extension Store {
     /// Reopens snoozed tasks whose time came, and tells managers about open tasks past due that nobody
     /// acknowledged (once per task): a copy of the task goes to `cairn.tasks.manager.<id>`.
     public func sweepTasks(now: Date, logger: Logger) async throws -> (reopened: Int, escalated: Int) {
-        try await client.withTransaction(logger: logger) { connection in
+        try await client.checkedTransaction(logger: logger) { connection in
             var reopened = 0
-            let woken = try await connection.query(
+            let woken = try await connection.checkedQuery(
                 """
                 UPDATE tasks SET status = 'open', snoozed_until = NULL, updated_at = now()
                 WHERE status = 'snoozed' AND snoozed_until <= \(now) RETURNING task_id
@@ -229,10 +224,10 @@ extension Store {
             var wokenIDs: [String] = []
             for try await id in woken.decode(String.self) { wokenIDs.append(id); reopened += 1 }
             if !wokenIDs.isEmpty {
-                try await connection.query(
+                try await connection.checkedQuery(
                     "INSERT INTO task_events (task_id, at, action) SELECT unnest(\(wokenIDs)), \(now), 'reopened'", logger: logger)
             }
-            let late = try await connection.query(
+            let late = try await connection.checkedQuery(
                 """
                 SELECT task_id, payload::text FROM tasks
                 WHERE status = 'open' AND kind = 'task' AND escalated_at IS NULL AND due_at < \(now)
@@ -251,9 +246,9 @@ extension Store {
                 try await enqueue(
                     exchange: "cairn.tasks", routingKeys: [task.assignee.destination], messageIDs: ["\(taskID)/late"],
                     payloads: [String(decoding: task.encoded(), as: UTF8.self)], on: connection, logger: logger)
-                try await connection.query(
+                try await connection.checkedQuery(
                     "UPDATE tasks SET escalated_at = \(now), updated_at = now() WHERE task_id = \(taskID)", logger: logger)
-                try await connection.query(
+                try await connection.checkedQuery(
                     """
                     INSERT INTO task_events (task_id, at, action, detail)
                     VALUES (\(taskID), \(now), 'escalated', \(String(decoding: JSONValue.object(["to": .string(task.assignee.destination)]).serialized(), as: UTF8.self))::jsonb)

@@ -14,7 +14,7 @@ extension Store {
             let candidates = batch.order.map { batch.candidates[$0]! }
             let payloads = candidates.map { String(decoding: $0.task.encoded(), as: UTF8.self) }
             let triggers = try candidates.map { String(decoding: try JSONEncoder.cairn.encode($0.trigger), as: UTF8.self) }
-            let rows = try await connection.query(
+            let rows = try await connection.checkedQuery(
                 """
                 INSERT INTO tasks (task_id, account_id, playbook, title, priority, assignee_kind, assignee_id, assignee_member,
                                    trigger, payload, created_at, due_at)
@@ -53,7 +53,7 @@ extension Store {
                     refreshed += candidate.history.count
                 }
             }
-            try await connection.query(
+            try await connection.checkedQuery(
                 """
                 INSERT INTO task_events (task_id, action, detail)
                 SELECT id, a, d::jsonb FROM unnest(\(historyIDs), \(actions), \(details)) WITH ORDINALITY AS x(id, a, d, n) ORDER BY n
@@ -69,7 +69,7 @@ extension Store {
             let messages = batch.outreach
             let payloads = messages.map { String(decoding: $0.encoded(), as: UTF8.self) }
             let triggers = try messages.map { String(decoding: try JSONEncoder.cairn.encode($0.trigger), as: UTF8.self) }
-            let rows = try await connection.query(
+            let rows = try await connection.checkedQuery(
                 """
                 INSERT INTO tasks (task_id, kind, account_id, playbook, title, priority, status, assignee_kind, assignee_id,
                                    trigger, payload, created_at, due_at, closed_at)
@@ -96,7 +96,7 @@ extension Store {
     /// The latest closing of each play (tasks closed and outreach sent), for cool-downs.
     func latestClosings(_ keys: [PlayKey], on connection: PostgresConnection, logger: Logger) async throws -> [PlayKey: Date] {
         guard !keys.isEmpty else { return [:] }
-        let rows = try await connection.query(
+        let rows = try await connection.checkedQuery(
             """
             SELECT t.account_id, t.playbook, max(t.closed_at) FROM tasks t
             JOIN unnest(\(keys.map(\.account)), \(keys.map(\.playbook))) AS k(a, p) ON t.account_id = k.a AND t.playbook = k.p
@@ -113,7 +113,7 @@ extension Store {
     /// The plays among `keys` with an open (or acknowledged, or snoozed) task.
     func openPlays(_ keys: [PlayKey], on connection: PostgresConnection, logger: Logger) async throws -> Set<PlayKey> {
         guard !keys.isEmpty else { return [] }
-        let rows = try await connection.query(
+        let rows = try await connection.checkedQuery(
             """
             SELECT t.account_id, t.playbook FROM tasks t
             JOIN unnest(\(keys.map(\.account)), \(keys.map(\.playbook))) AS k(a, p) ON t.account_id = k.a AND t.playbook = k.p
@@ -130,7 +130,7 @@ extension Store {
     func poolLoads(_ pools: [String], on connection: PostgresConnection, logger: Logger) async throws -> [String: PoolLoad] {
         guard !pools.isEmpty else { return [:] }
         var loads: [String: PoolLoad] = [:]
-        let rows = try await connection.query(
+        let rows = try await connection.checkedQuery(
             """
             SELECT assignee_id, coalesce(assignee_member, ''), count(*)::int8,
                    count(*) FILTER (WHERE status IN ('open', 'acknowledged', 'snoozed'))::int8

@@ -36,8 +36,8 @@ extension Store {
         let ordered = unique.values.sorted { $0.signalId < $1.signalId }
         guard !ordered.isEmpty else { return SignalOutcome(handled: 0, duplicates: signals.count, created: 0, updated: 0) }
 
-        return try await client.withTransaction(logger: logger) { connection in
-            let rows = try await connection.query(
+        return try await client.checkedTransaction(logger: logger) { connection in
+            let rows = try await connection.checkedQuery(
                 """
                 INSERT INTO processed_messages (consumer, message_id)
                 SELECT \(Self.escalatorConsumer), unnest(\(ordered.map(\.signalId))) ORDER BY 2
@@ -73,7 +73,7 @@ extension Store {
     }
 
     private func accountContexts(_ ids: [String], on connection: PostgresConnection, logger: Logger) async throws -> [String: AccountContext] {
-        let rows = try await connection.query(
+        let rows = try await connection.checkedQuery(
             """
             SELECT a.account_id, a.name, a.csm_id, a.segment, j.stage, h.score, h.band, h.explanation, h.evaluated_at,
                    a.last_event_at

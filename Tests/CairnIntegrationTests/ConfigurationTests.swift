@@ -56,6 +56,8 @@ struct ConfigurationTests {
         (["worker"], ["CAIRN_SWEEP_INTERVAL": "never"], "CAIRN_SWEEP_INTERVAL: must be a number of seconds"),
         (["worker"], ["CAIRN_BATCH_TIMEOUT": "0"], "CAIRN_BATCH_TIMEOUT: must be a number of seconds from 1 to 3600"),
         (["worker"], ["CAIRN_SHUTDOWN_TIMEOUT": "-1"], "CAIRN_SHUTDOWN_TIMEOUT: must be a number of seconds from 1 to 3600"),
+        (["worker"], ["CAIRN_IDLE_TRANSACTION_TIMEOUT": "soon"], "CAIRN_IDLE_TRANSACTION_TIMEOUT: must be a number of seconds from 0 to 3600"),
+        (["escalator"], ["CAIRN_IDLE_TRANSACTION_TIMEOUT": "3601"], "CAIRN_IDLE_TRANSACTION_TIMEOUT: must be a number of seconds from 0 to 3600"),
         (["ingest"], ["CAIRN_INGEST_PUBLISHERS": "0"], "CAIRN_INGEST_PUBLISHERS: must be a number of connections from 1 to 16"),
         (["evaluate", "--truth", "no/such/truth.json"], [:], "--truth no/such/truth.json: cannot be read"),
         (["simulate", "--accounts", "0", "--out", "-"], [:], "--accounts must be at least 1"),

@@ -1,6 +1,6 @@
 import CairnAMQP
 import CairnCore
-import CairnStore
+@testable import CairnStore
 import CairnTesting
 import Foundation
 import PostgresNIO
@@ -82,6 +82,51 @@ struct DeadlineTests {
         }
         #expect(applied == 2)
         #expect(await second.terminate() == 0)
+        await environment.tearDown()
+    }
+
+    /// The third deadline is PostgreSQL's: a transaction whose process stopped between two statements (frozen, or
+    /// cut off) holds its locks until the server ends it. postgres-nio 1.33.2 then loses the next statement on that
+    /// connection and waits for ever (its own `withTransaction` hangs on the ROLLBACK): Cairn's checked transaction
+    /// must fail at once, with an error a worker retries. The fault suite's frozen-worker row shows it end to end.
+    @Test(
+        "A pool with an idle-transaction timeout names its sessions and carries the timeout; a transaction left idle past it fails at once, and the pool goes on",
+        .timeLimit(.minutes(1)))
+    func idleTransactionsAreEnded() async throws {
+        let environment = try await IsolatedEnvironment.make("idletx")
+        var configuration = environment.database
+        configuration.idleInTransactionTimeout = .milliseconds(1_500)
+        configuration.applicationName = "cairn test \(environment.name)"
+        var logger = TestInfrastructure.logger("cairn.test.idle")
+        logger.logLevel = .error
+        let client = PostgresClient(configuration: configuration.clientConfiguration, backgroundLogger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            let settings = try await client.query(
+                "SELECT current_setting('idle_in_transaction_session_timeout'), current_setting('application_name')", logger: logger)
+            for try await (timeout, name) in settings.decode((String, String).self) {
+                #expect(timeout == "1500ms")
+                #expect(name == configuration.applicationName)
+            }
+            let started = ContinuousClock.now
+            var ended: (any Error)?
+            do {
+                try await client.checkedTransaction(logger: logger) { connection in
+                    _ = try await connection.checkedQuery("SELECT 1", logger: logger)
+                    try await Task.sleep(for: .seconds(3))
+                    _ = try await connection.checkedQuery("SELECT 1", logger: logger)
+                }
+            } catch {
+                ended = error
+            }
+            #expect(ended != nil, "a transaction idle for 3 s outlived a 1.5 s idle timeout")
+            #expect(ContinuousClock.now - started < .seconds(10))
+            // Not the data's fault: a worker retries such a batch instead of dead-lettering it.
+            #expect(ended.map(Store.isDataError) == false, "\(String(reflecting: ended))")
+            let after = try await client.query("SELECT 1::int8", logger: logger)
+            for try await one in after.decode(Int.self) { #expect(one == 1) }
+        }
         await environment.tearDown()
     }
 }

@@ -187,6 +187,11 @@ enum Fault: Sendable, Hashable {
     /// restarted after `downSeconds`. The roles must move to the other nodes by themselves, and the quorum queues
     /// must go on working on two nodes meanwhile.
     case killBrokerNode(downSeconds: Int)
+    /// A slow consumer at its worst: a worker frozen (SIGSTOP) in the middle of a batch's transaction for `seconds`,
+    /// `times` times, then resumed (SIGCONT), as a stalled VM, a long pause or a network cut to the database would
+    /// freeze it. PostgreSQL must end the idle transaction (`CAIRN_IDLE_TRANSACTION_TIMEOUT`), so that its row
+    /// locks do not stall the other worker; the frozen worker's batch then fails, is retried, and is applied once.
+    case freezeWorker(times: Int, seconds: Int)
 
     var name: String {
         switch self {
@@ -201,6 +206,7 @@ enum Fault: Sendable, Hashable {
         case .poison: "1% poison messages"
         case .backlog: "backlog queued, workers started after"
         case .killBrokerNode(let seconds): "kill -9 of a RabbitMQ node (3-node cluster), restarted after \(seconds) s"
+        case .freezeWorker(_, let seconds): "slow consumer: worker frozen (SIGSTOP) mid-transaction for \(seconds) s"
         }
     }
 
@@ -218,7 +224,13 @@ enum Fault: Sendable, Hashable {
         case .poison: "poison"
         case .backlog: "backlog"
         case .killBrokerNode: "kill-broker-node"
+        case .freezeWorker: "freeze-worker"
         }
+    }
+
+    /// Whether the fault freezes a worker.
+    var freezes: Bool {
+        if case .freezeWorker = self { true } else { false }
     }
 
     /// Whether the stream goes through HTTP ingest (the fault is ingest's, or one ingest must answer).
@@ -257,8 +269,9 @@ struct FaultOutcome: Sendable {
     var bandsDifferingOutsideMargin = 0
     /// Through ingest: batches the client had to send again (503 while the broker was away, ingest killed).
     var batchesRetried = 0
-    /// A cluster node killed: whether the pipeline went on without it and the node came back (nil for every other fault).
-    var nodeKillHeld: Bool?
+    /// A fault with a check of its own (a cluster node killed, a worker frozen): whether the pipeline went on
+    /// meanwhile and recovered as it must. nil for every other fault.
+    var faultHeld: Bool?
 
     /// Every role that ended by itself did so through the watchdog (status 75), never by crashing.
     var noCrash: Bool { restarts.allSatisfy { $0 == Watchdog.exitStatus } }
@@ -269,8 +282,11 @@ struct FaultOutcome: Sendable {
             && goodDeadLettered == 0 && noCrash
             // With the broker away, ingest must have refused batches (503) that the client then sent again.
             && (fault != .restartBrokerUnderIngest || batchesRetried > 0)
-            // With one node of three down, the pipeline went on (quorum queues on two nodes, roles moved over).
-            && nodeKillHeld != false
+            // With one node of three down, the pipeline went on (quorum queues on two nodes, roles moved over); with
+            // a worker frozen, PostgreSQL ended its transaction and the other worker went on.
+            && faultHeld != false
+            // A frozen worker's failed batch is retried at once; it must not need its watchdog to come back.
+            && (!fault.freezes || restarts.isEmpty)
     }
 }
 
@@ -306,6 +322,9 @@ final class RoleSet: Sendable {
     }
 
     var processes: [CairnProcess] { slots.withLock { Array($0.values) } }
+
+    /// The pid of the process in a slot now.
+    func pid(_ role: String, slot: Int) -> Int32? { slots.withLock { $0["\(role)-\(slot)"]?.pid } }
 
     /// Exit statuses of roles that ended by themselves, which the supervisor restarted.
     private let exits: Mutex<[Int32]> = Mutex([])
@@ -346,6 +365,8 @@ struct FaultRun {
     var cluster: BrokerCluster? = nil
 
     static let chunk = 100
+    /// `CAIRN_IDLE_TRANSACTION_TIMEOUT` of the frozen-worker run, in seconds: shorter than the freeze.
+    static let idleTimeout = 3
 
     func run() async throws -> FaultOutcome {
         let started = ContinuousClock.now
@@ -355,6 +376,7 @@ struct FaultRun {
         processEnvironment["CAIRN_SWEEP_INTERVAL"] = "3600"  // no sweep mid-run: the suite sweeps once at the end
         processEnvironment["CAIRN_BATCH_TIMEOUT"] = "20"
         processEnvironment["CAIRN_SHUTDOWN_TIMEOUT"] = "10"  // within the 15 s the final SIGTERM waits
+        if case .freezeWorker = fault { processEnvironment["CAIRN_IDLE_TRANSACTION_TIMEOUT"] = String(FaultRun.idleTimeout) }
         let ingestPort = try freePort()
         processEnvironment["CAIRN_INGEST_PORT"] = String(ingestPort)
         let roles = RoleSet(environment: processEnvironment, label: environment.name)
@@ -415,7 +437,7 @@ struct FaultRun {
         outcome.messages = messages.count
         outcome.injected = extra > 0 ? "\(extra) messages" : "\(injected.withLock { $0 })×"
         if let (held, detail) = whileDown.withLock({ $0 }) {
-            outcome.nodeKillHeld = held
+            outcome.faultHeld = held
             outcome.injected += " (\(detail))"
         }
         if fault.throughIngest {
@@ -498,9 +520,18 @@ struct FaultRun {
                     }
                 }
                 acknowledged.withLock { $0.formUnion(chunk.compactMap(\.messageID)) }
-                try await Task.sleep(for: .milliseconds(15))
+                try await Task.sleep(for: publishPause)
             }
         }
+    }
+
+    /// The pause after each published chunk. The frozen-worker row spreads the stream over its freezes, so that the
+    /// other worker always has new events to apply while one is frozen (the two drain the short stream in a few
+    /// seconds otherwise); every other row publishes as fast as the broker takes it.
+    var publishPause: Duration {
+        guard case .freezeWorker(let times, let seconds) = fault else { return .milliseconds(15) }
+        let chunks = max(1, (stream.count + Self.chunk - 1) / Self.chunk)
+        return .seconds((times + 1) * (seconds + 4)) / chunks
     }
 
     /// Sends the stream to ingest as Segment batches of `chunk` events, four requests in flight, through the
@@ -557,6 +588,25 @@ struct FaultRun {
         switch fault {
         case .none, .duplicateAndReorder, .poison, .backlog:
             return
+        case .freezeWorker(let times, let seconds):
+            var results: [FreezeResult] = []
+            for number in 1...times {
+                let threshold = total * number / (times + 1)
+                guard await waitUntil({ await applied() >= threshold }) else { break }
+                guard let pid = roles.pid("worker", slot: number % 2) else { throw TestError("no worker in slot \(number % 2)") }
+                results.append(try await freeze(pid: pid, for: seconds, environment: environment, applied: applied))
+                injected.withLock { $0 += 1 }
+            }
+            let held = !results.isEmpty && results.allSatisfy(\.held)
+            let ended = results.compactMap(\.endedAfter).map { String(format: "%.1f", $0) }.joined(separator: ", ")
+            whileDown.withLock {
+                $0 = (
+                    held,
+                    "frozen mid-transaction: \(results.filter(\.caught).count) of \(results.count); "
+                        + "PostgreSQL ended the transaction after \(ended.isEmpty ? "none" : ended) s (idle timeout \(Self.idleTimeout) s); "
+                        + "events applied meanwhile by the other worker: \(results.map { String($0.appliedMeanwhile) }.joined(separator: ", "))"
+                )
+            }
         case .killWorker(let times), .killIngest(let times):
             let role = fault == .killIngest(times: times) ? "ingest" : "worker"
             for number in 1...times {
@@ -619,6 +669,64 @@ struct FaultRun {
                 )
             }
         }
+    }
+
+    /// What one freeze of a worker showed.
+    struct FreezeResult {
+        /// Whether the worker was stopped while its transaction was open (idle in transaction, as seen after the stop).
+        var caught: Bool
+        /// Seconds from the stop until PostgreSQL had ended that transaction; nil when it had not by the resume.
+        var endedAfter: Double?
+        /// Events applied while the worker was stopped: by the other worker, once the locks were free.
+        var appliedMeanwhile: Int
+
+        var held: Bool { caught && endedAfter != nil && appliedMeanwhile > 0 }
+    }
+
+    /// Stops the worker `pid` while it is in a transaction, keeps it stopped for `seconds`, and resumes it. A stop that
+    /// finds it between transactions is undone at once and tried again, for up to 30 s.
+    func freeze(
+        pid: Int32, for seconds: Int, environment: IsolatedEnvironment, applied: () async -> Int
+    ) async throws -> FreezeResult {
+        let name = "cairn worker pid \(pid)"
+        func idleInTransaction() async -> Bool {
+            let count = try? await environment.withStore { store in
+                try await store.integer(
+                    "SELECT count(*)::int8 FROM pg_stat_activity WHERE application_name = \(name) AND state = 'idle in transaction'")
+            }
+            return (count ?? 0) > 0
+        }
+        func openTransaction() async -> Bool {
+            let count = try? await environment.withStore { store in
+                try await store.integer(
+                    "SELECT count(*)::int8 FROM pg_stat_activity WHERE application_name = \(name) AND xact_start IS NOT NULL")
+            }
+            return (count ?? 0) > 0
+        }
+        var caught = false
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !caught, ContinuousClock.now < deadline {
+            guard await openTransaction() else {
+                try await Task.sleep(for: .milliseconds(5))
+                continue
+            }
+            kill(pid, SIGSTOP)
+            // Stopped with its transaction open, the session shows "idle in transaction" once its last statement
+            // is done; a session that was committing is gone from the transaction instead.
+            try await Task.sleep(for: .milliseconds(200))
+            caught = await idleInTransaction()
+            if !caught { kill(pid, SIGCONT) }
+        }
+        guard caught else { return FreezeResult(caught: false, endedAfter: nil, appliedMeanwhile: 0) }
+        defer { kill(pid, SIGCONT) }
+        let stopped = ContinuousClock.now - .milliseconds(200)
+        let before = await applied()
+        let ended = await eventually(timeout: .seconds(seconds) - .milliseconds(200), every: .milliseconds(100)) {
+            await !openTransaction()
+        }
+        let endedAfter = ended ? (ContinuousClock.now - stopped) / .seconds(1) : nil
+        try await Task.sleep(until: stopped + .seconds(seconds))
+        return FreezeResult(caught: true, endedAfter: endedAfter, appliedMeanwhile: await applied() - before)
     }
 
     private func waitUntil(timeout: Duration = .seconds(240), _ condition: () async -> Bool) async -> Bool {

@@ -38,7 +38,7 @@ struct FaultSuiteTests {
         let every: [Fault] = [
             .none, .killWorker(times: profile.kills), .killEscalator(times: profile.kills), .killIngest(times: profile.kills),
             .restartBroker, .restartBrokerUnderIngest, .restartDatabase, .duplicateAndReorder, .poison, .backlog,
-            .killBrokerNode(downSeconds: 10),
+            .killBrokerNode(downSeconds: 10), .freezeWorker(times: profile.kills, seconds: 8),
         ]
         // CAIRN_FAULT_ONLY=kill-worker,backlog runs those and the reference (while working on one fault).
         let only = TestInfrastructure.environment["CAIRN_FAULT_ONLY"].map { Set($0.split(separator: ",").map(String.init)) }

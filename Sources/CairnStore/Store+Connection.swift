@@ -1,0 +1,52 @@
+import Logging
+import PostgresNIO
+
+/// Statements and transactions that refuse a connection the server has closed, instead of waiting for ever.
+///
+/// postgres-nio 1.33.2 writes a query to its channel without a promise; once the channel is closed, the write fails
+/// unseen and the query's own promise is never completed, so the call waits for ever (cancellation does not end
+/// it). That happens to a connection leased inside a transaction whose session PostgreSQL ended while the process
+/// sat between two statements: `idle_in_transaction_session_timeout`, `pg_terminate_backend`, a restart. Its own
+/// `withTransaction` then hangs on the ROLLBACK as well. Every statement Cairn runs on a leased connection goes
+/// through `checkedQuery`, and every transaction through `checkedTransaction`, so such a connection fails at
+/// once with a transient error and the work is retried. A close that lands between the check and the write can
+/// still be lost; the batch watchdog (`CAIRN_BATCH_TIMEOUT`) ends the process then.
+extension PostgresConnection {
+    /// `query`, failing at once with a transient error when the server has closed this connection.
+    func checkedQuery(
+        _ query: PostgresQuery, logger: Logger, file: String = #fileID, line: Int = #line
+    ) async throws -> PostgresRowSequence {
+        guard !isClosed else { throw StoreError.connectionClosed("the server closed the connection (\(file):\(line))") }
+        return try await self.query(query, logger: logger, file: file, line: line)
+    }
+
+    /// BEGIN, `body`, COMMIT, each through `checkedQuery`; ROLLBACK when `body` throws and the connection is open.
+    /// The error thrown is `body`'s (or the failed statement's) own.
+    func checkedTransaction<Result>(
+        logger: Logger, isolation: isolated (any Actor)? = #isolation,
+        _ body: (PostgresConnection) async throws -> sending Result
+    ) async throws -> sending Result {
+        _ = try await checkedQuery("BEGIN", logger: logger)
+        let value: Result
+        do {
+            value = try await body(self)
+        } catch {
+            _ = try? await checkedQuery("ROLLBACK", logger: logger)
+            throw error
+        }
+        _ = try await checkedQuery("COMMIT", logger: logger)
+        return value
+    }
+}
+
+extension PostgresClient {
+    /// A transaction on a leased connection, through `PostgresConnection.checkedTransaction`.
+    func checkedTransaction<Result>(
+        logger: Logger, isolation: isolated (any Actor)? = #isolation,
+        _ body: (PostgresConnection) async throws -> sending Result
+    ) async throws -> sending Result {
+        try await withConnection(isolation: isolation) { connection in
+            try await connection.checkedTransaction(logger: logger, isolation: isolation, body)
+        }
+    }
+}
