@@ -194,3 +194,22 @@ extension Migration {
             ANALYZE stage_visits
             """)
 }
+
+extension Migration {
+    /// The worker's writes without row triggers. Each row trigger ran for every row a batch wrote, and the upserts
+    /// ran theirs twice (BEFORE INSERT for the proposed row, then BEFORE UPDATE on the conflict): the account's
+    /// list keys from its facts (ARR, renewal and contract dates) on every account row, and the change times of
+    /// journey and health. `Store.save`, the one writer of these tables, now writes those columns in its own
+    /// statements; the stage-visit triggers stay (they run only when a stage history changes).
+    static let writesWithoutRowTriggers = Migration(
+        version: 8, name: "worker writes without row triggers",
+        sql: """
+            DROP TRIGGER accounts_keys ON accounts;
+            DROP FUNCTION cairn_account_keys();
+            DROP FUNCTION cairn_epoch_ms(jsonb);
+            DROP TRIGGER journey_changed ON journey;
+            DROP FUNCTION cairn_journey_changed();
+            DROP TRIGGER health_changed ON health;
+            DROP FUNCTION cairn_health_changed()
+            """)
+}

@@ -16,6 +16,7 @@ struct Migration: Sendable {
 extension Migration {
     static let all: [Migration] = [
         walkingSkeleton, learnedAccounts, journeysAndHealth, taskLifecycle, readModel, readModelWrittenOnce, stageVisits,
+        writesWithoutRowTriggers,
     ]
 
     static let walkingSkeleton = Migration(

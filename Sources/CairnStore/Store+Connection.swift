@@ -13,6 +13,7 @@ import PostgresNIO
 /// still be lost; the batch watchdog (`CAIRN_BATCH_TIMEOUT`) ends the process then.
 extension PostgresConnection {
     /// `query`, failing at once with a transient error when the server has closed this connection.
+    @discardableResult
     func checkedQuery(
         _ query: PostgresQuery, logger: Logger, file: String = #fileID, line: Int = #line
     ) async throws -> PostgresRowSequence {

@@ -91,7 +91,12 @@ extension Store {
     /// Creates missing account rows, locks all of them in key order and loads their state.
     func lockAccounts(_ ids: [String], on connection: PostgresConnection, logger: Logger) async throws -> [String: AccountState] {
         try await connection.checkedQuery(
-            "INSERT INTO accounts (account_id) SELECT unnest(\(ids)) ORDER BY 1 ON CONFLICT DO NOTHING", logger: logger)
+            """
+            INSERT INTO accounts (account_id)
+            SELECT x.id FROM unnest(\(ids)) AS x(id) WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.account_id = x.id)
+            ORDER BY 1
+            ON CONFLICT DO NOTHING
+            """, logger: logger)
         let rows = try await connection.checkedQuery(
             """
             SELECT a.account_id, a.facts::text, a.first_event_at, a.last_event_at, a.event_count, h.score, h.band,
@@ -129,10 +134,15 @@ extension Store {
         var contexts: [String: JourneyEngine.Context] = [:]
         let activity = try await loadActivity(ids, since: earliest.addingTimeInterval(-Double(window) * 86_400), on: connection, logger: logger)
         for (id, days) in activity { contexts[id, default: .init()].activity = days }
+        // Per account through the indexes (LATERAL): a join let the planner scan every user of every account.
         let people = try await connection.checkedQuery(
             """
-            SELECT account_id, user_id, role, role_at, left_at, active_days FROM users
-            WHERE account_id = ANY(\(ids)) AND (role IN ('admin', 'champion', 'sponsor') OR left_at IS NOT NULL)
+            SELECT u.account_id, u.user_id, u.role, u.role_at, u.left_at, u.active_days
+            FROM unnest(\(ids)) AS x(id)
+            CROSS JOIN LATERAL (
+                SELECT * FROM users u
+                WHERE u.account_id = x.id AND (u.role IN ('admin', 'champion', 'sponsor') OR u.left_at IS NOT NULL)
+            ) u
             """, logger: logger)
         for try await row in people.decode((String, String, String?, Date?, Date?, [Int32]).self) {
             contexts[row.0, default: .init()].people.append(
@@ -140,10 +150,12 @@ extension Store {
         }
         let active = try await connection.checkedQuery(
             """
-            SELECT u.account_id, count(*)::int8 FROM users u
-            JOIN unnest(\(ids), \(ids.map { now[$0]!.addingTimeInterval(-30 * 86_400) })) AS x(id, since)
-                ON u.account_id = x.id AND u.last_seen_at >= x.since
-            GROUP BY u.account_id
+            SELECT x.id, c.n
+            FROM unnest(\(ids), \(ids.map { now[$0]!.addingTimeInterval(-30 * 86_400) })) AS x(id, since)
+            CROSS JOIN LATERAL (
+                SELECT count(*)::int8 AS n FROM users u WHERE u.account_id = x.id AND u.last_seen_at >= x.since
+            ) c
+            WHERE c.n > 0
             """, logger: logger)
         for try await (id, count) in active.decode((String, Int).self) { contexts[id, default: .init()].activeUsers = count }
         return contexts
@@ -232,8 +244,10 @@ extension Store {
         return activity
     }
 
-    /// Writes the engine's conclusions: the account row once (facts, and the list's keys: stage, score, band and
-    /// the time of the last stage or band change), the journey, the health and its day in the history.
+    /// Writes the engine's conclusions: the account row once (facts, and the list's keys: stage, score, band, ARR,
+    /// renewal and contract dates, the time of the last stage or band change), the journey where it changed, the
+    /// health and its day in the history. No row trigger runs: the change times that the API's live stream and
+    /// "recent band changes" read are set here, from the row as it was (`SET` sees the old values).
     func save(_ states: [AccountState], on connection: PostgresConnection, logger: Logger) async throws {
         let ids = states.map(\.accountId)
         try await connection.checkedQuery(
@@ -245,27 +259,35 @@ extension Store {
                 band = CASE WHEN x.b = '' THEN a.band ELSE x.b END,
                 changed_at = GREATEST(a.changed_at,
                     CASE WHEN x.st IS DISTINCT FROM a.stage THEN NULLIF(x.se, '')::timestamptz END,
-                    CASE WHEN x.b <> '' AND x.b IS DISTINCT FROM a.band THEN NULLIF(x.ev, '')::timestamptz END)
+                    CASE WHEN x.b <> '' AND x.b IS DISTINCT FROM a.band THEN NULLIF(x.ev, '')::timestamptz END),
+                arr = NULLIF(x.arr, 'NaN'::float8), renewal_at = NULLIF(x.ra, '')::timestamptz,
+                contract_at = NULLIF(x.ca, '')::timestamptz
             FROM unnest(\(ids), \(states.map { StateCodec.encode(facts: $0.facts) }), \(states.map { $0.name.orEmpty }),
                         \(states.map { $0.csmId.orEmpty }), \(states.map { $0.segment.orEmpty }), \(states.map(\.atRisk)),
                         \(states.map { Self.text($0.firstEventAt) }), \(states.map { Self.text($0.lastEventAt) }),
                         \(states.map(\.eventCount)), \(states.map(\.stage.rawValue)), \(states.map { Self.text($0.stageEnteredAt) }),
                         \(states.map { $0.health?.score ?? 0 }), \(states.map { $0.health?.band.rawValue ?? "" }),
-                        \(states.map { Self.text($0.health?.evaluatedAt) }))
-                AS x(id, facts, n, c, s, r, f, l, e, st, se, sc, b, ev)
+                        \(states.map { Self.text($0.health?.evaluatedAt) }), \(states.map { $0.facts.arr?.value ?? .nan }),
+                        \(states.map { Self.listKey($0.facts.renewalDate?.value) }), \(states.map { Self.listKey($0.facts.contractSignedAt) }))
+                AS x(id, facts, n, c, s, r, f, l, e, st, se, sc, b, ev, arr, ra, ca)
             WHERE a.account_id = x.id
             """, logger: logger)
+        // A journey row is rewritten only when something in it changed; a new stage gets its wall-clock change time
+        // for the live stream (`journey.*` in the update is the row as it was).
         try await connection.checkedQuery(
             """
-            INSERT INTO journey (account_id, stage, stage_entered_at, milestones, stage_history, tracks, time_to_value_days)
-            SELECT id, s, NULLIF(se, '')::timestamptz, m::jsonb, h::jsonb, t::jsonb, NULLIF(v, 'NaN'::float8)
+            INSERT INTO journey (account_id, stage, stage_entered_at, milestones, stage_history, tracks, time_to_value_days,
+                                 stage_changed_at)
+            SELECT id, s, NULLIF(se, '')::timestamptz, m::jsonb, h::jsonb, t::jsonb, NULLIF(v, 'NaN'::float8), clock_timestamp()
             FROM unnest(\(ids), \(states.map(\.stage.rawValue)), \(states.map { Self.text($0.stageEnteredAt) }),
                         \(states.map { StateCodec.encode($0.milestones) }), \(states.map { StateCodec.encode($0.stageHistory) }),
                         \(states.map { StateCodec.encode($0.tracks) }), \(states.map { $0.timeToValueDays ?? .nan }))
                 AS x(id, s, se, m, h, t, v)
             ON CONFLICT (account_id) DO UPDATE SET stage = EXCLUDED.stage, stage_entered_at = EXCLUDED.stage_entered_at,
                 milestones = EXCLUDED.milestones, stage_history = EXCLUDED.stage_history, tracks = EXCLUDED.tracks,
-                time_to_value_days = EXCLUDED.time_to_value_days, updated_at = now()
+                time_to_value_days = EXCLUDED.time_to_value_days, updated_at = now(),
+                stage_changed_at = CASE WHEN EXCLUDED.stage IS DISTINCT FROM journey.stage THEN EXCLUDED.stage_changed_at
+                                        ELSE journey.stage_changed_at END
             WHERE (journey.stage, journey.stage_entered_at, journey.milestones, journey.stage_history, journey.tracks,
                    journey.time_to_value_days)
                   IS DISTINCT FROM (EXCLUDED.stage, EXCLUDED.stage_entered_at, EXCLUDED.milestones, EXCLUDED.stage_history,
@@ -273,26 +295,42 @@ extension Store {
             """, logger: logger)
         let scored = states.compactMap { state in state.health.map { (state.accountId, $0) } }
         guard !scored.isEmpty else { return }
-        let components = scored.map { StateCodec.encode(components: $0.1.components) }
+        // Health, with what the API reads beside it: the band before a change and the event time of the change (for
+        // "recent band changes"), the wall-clock time of a new score or band (for the live stream); and the day's
+        // score in the history, rewritten only when it changed.
         try await connection.checkedQuery(
             """
-            INSERT INTO health (account_id, score, band, components, explanation, evaluated_at)
-            SELECT id, s, b, c::jsonb, e, t
-            FROM unnest(\(scored.map(\.0)), \(scored.map(\.1.score)), \(scored.map(\.1.band.rawValue)), \(components),
-                        \(scored.map(\.1.explanation)), \(scored.map(\.1.evaluatedAt))) AS x(id, s, b, c, e, t)
+            WITH history AS (
+                INSERT INTO health_history (account_id, day, score, band)
+                SELECT id, DATE '1970-01-01' + d::int4, s, b
+                FROM unnest(\(scored.map(\.0)), \(scored.map { Self.epochDay($0.1.evaluatedAt) }), \(scored.map(\.1.score)),
+                            \(scored.map(\.1.band.rawValue))) AS y(id, d, s, b)
+                ORDER BY id, d
+                ON CONFLICT (account_id, day) DO UPDATE SET score = EXCLUDED.score, band = EXCLUDED.band
+                WHERE (health_history.score, health_history.band) IS DISTINCT FROM (EXCLUDED.score, EXCLUDED.band)
+            )
+            INSERT INTO health (account_id, score, band, components, explanation, evaluated_at, band_changed_at, score_changed_at)
+            SELECT id, s, b, c::jsonb, e, t, t, clock_timestamp()
+            FROM unnest(\(scored.map(\.0)), \(scored.map(\.1.score)), \(scored.map(\.1.band.rawValue)),
+                        \(scored.map { StateCodec.encode(components: $0.1.components) }), \(scored.map(\.1.explanation)),
+                        \(scored.map(\.1.evaluatedAt))) AS x(id, s, b, c, e, t)
+            ORDER BY id
             ON CONFLICT (account_id) DO UPDATE SET score = EXCLUDED.score, band = EXCLUDED.band,
                 components = EXCLUDED.components, explanation = EXCLUDED.explanation,
-                evaluated_at = EXCLUDED.evaluated_at, updated_at = now()
+                evaluated_at = EXCLUDED.evaluated_at, updated_at = now(),
+                previous_band = CASE WHEN EXCLUDED.band IS DISTINCT FROM health.band THEN health.band ELSE health.previous_band END,
+                band_changed_at = CASE WHEN EXCLUDED.band IS DISTINCT FROM health.band THEN EXCLUDED.evaluated_at
+                                       ELSE health.band_changed_at END,
+                score_changed_at = CASE WHEN EXCLUDED.score = health.score AND EXCLUDED.band = health.band
+                                        THEN health.score_changed_at ELSE EXCLUDED.score_changed_at END
             """, logger: logger)
-        try await connection.checkedQuery(
-            """
-            INSERT INTO health_history (account_id, day, score, band)
-            SELECT id, DATE '1970-01-01' + d::int4, s, b
-            FROM unnest(\(scored.map(\.0)), \(scored.map { Self.epochDay($0.1.evaluatedAt) }), \(scored.map(\.1.score)),
-                        \(scored.map(\.1.band.rawValue))) AS x(id, d, s, b)
-            ON CONFLICT (account_id, day) DO UPDATE SET score = EXCLUDED.score, band = EXCLUDED.band
-            WHERE (health_history.score, health_history.band) IS DISTINCT FROM (EXCLUDED.score, EXCLUDED.band)
-            """, logger: logger)
+    }
+
+    /// A time for a list key (renewal, contract): nil outside the years 1 to 9999, as the list's keys have always
+    /// been (the facts may hold any time an event carried).
+    static func listKey(_ date: Date?) -> String {
+        guard let date, date.timeIntervalSince1970 >= -62_135_596_800, date.timeIntervalSince1970 <= 253_402_300_799 else { return "" }
+        return Timestamp.format(date)
     }
 
     /// Writes signals to the outbox, to be relayed to `cairn.signals` with the kind as routing key.

@@ -1,0 +1,149 @@
+import CairnCore
+import CairnStore
+import CairnTesting
+import Foundation
+import PostgresNIO
+import Testing
+
+/// What the API reads beside the engine's state, written by the worker's own statements (no row triggers): the
+/// account list's keys from the facts, and the change times of stage, score and band.
+@Suite("Read model written by the worker", .serialized)
+struct ReadModelWriteTests {
+    static let start = Date(timeIntervalSince1970: 1_780_000_000)
+
+    static func event(_ index: Int, _ name: String, hours: Double, user: String? = "ada", properties: [String: JSONValue] = [:]) -> AccountEvent {
+        AccountEvent(messageId: "rm-\(index)", type: .track, event: name, accountId: "keys", userId: user,
+                     timestamp: start.addingTimeInterval(hours * 3_600), properties: properties)
+    }
+
+    struct Health: Equatable {
+        var score: Int
+        var band: String
+        var previousBand: String?
+        var evaluatedAt: Date
+        var bandChangedAt: Date?
+        var scoreChangedAt: Date
+    }
+
+    static func health(_ store: Store) async throws -> Health {
+        let rows = try await store.client.query(
+            """
+            SELECT score, band, previous_band, evaluated_at, band_changed_at, score_changed_at FROM health
+            WHERE account_id = 'keys'
+            """)
+        for try await row in rows.decode((Int, String, String?, Date, Date?, Date).self) {
+            return Health(score: row.0, band: row.1, previousBand: row.2, evaluatedAt: row.3, bandChangedAt: row.4, scoreChangedAt: row.5)
+        }
+        throw TestFailure("no health row for the account")
+    }
+
+    static func read(_ store: Store) async throws -> (Double?, Date?, Date?) {
+        let rows = try await store.client.query("SELECT arr, renewal_at, contract_at FROM accounts WHERE account_id = 'keys'")
+        for try await row in rows.decode((Double?, Date?, Date?).self) { return row }
+        throw TestFailure("no account row")
+    }
+
+    static func stageChangedAt(_ store: Store) async throws -> (String, Date) {
+        let rows = try await store.client.query("SELECT stage, stage_changed_at FROM journey WHERE account_id = 'keys'")
+        for try await row in rows.decode((String, Date).self) { return row }
+        throw TestFailure("no journey row for the account")
+    }
+
+    struct TestFailure: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    @Test("ARR, renewal and contract dates on the account row follow the facts, the latest value winning")
+    func listKeysFollowTheFacts() async throws {
+        let environment = try await IsolatedEnvironment.make("readmodel-keys")
+        let (before, signed, renewed, late) = try await environment.withStore { store in
+            _ = try await store.apply([Self.event(0, "Report Exported", hours: 0)], logger: store.testLogger)
+            let before = try await Self.read(store)
+            _ = try await store.apply(
+                [Self.event(1, CanonicalEvent.contractSigned, hours: 1, properties: ["arr": 120_000, "renewalDate": "2027-06-01T00:00:00Z"])],
+                logger: store.testLogger)
+            let signed = try await Self.read(store)
+            _ = try await store.apply(
+                [Self.event(2, CanonicalEvent.contractSigned, hours: 5, properties: ["arr": 180_000, "renewalDate": "2028-06-01T00:00:00Z"])],
+                logger: store.testLogger)
+            let renewed = try await Self.read(store)
+            // An older event arriving late changes nothing: the facts keep the value with the latest event time.
+            _ = try await store.apply(
+                [Self.event(3, CanonicalEvent.contractSigned, hours: 3, properties: ["arr": 1, "renewalDate": "2026-01-01T00:00:00Z"])],
+                logger: store.testLogger)
+            return (before, signed, renewed, try await Self.read(store))
+        }
+        #expect(before.0 == nil && before.1 == nil && before.2 == nil)
+        #expect(signed.0 == 120_000)
+        #expect(signed.1 == Timestamp.parse("2027-06-01T00:00:00Z"))
+        #expect(signed.2 == Self.start.addingTimeInterval(3_600), "contract date: the first signing")
+        #expect(renewed.0 == 180_000 && renewed.1 == Timestamp.parse("2028-06-01T00:00:00Z"))
+        #expect(renewed.2 == Self.start.addingTimeInterval(3_600), "a renewal keeps the first signing's date")
+        #expect(late.0 == 180_000 && late.1 == renewed.1 && late.2 == Self.start.addingTimeInterval(3_600))
+        await environment.tearDown()
+    }
+
+    @Test("Stage, score and band change times move when they change and stay when they do not")
+    func changeTimes() async throws {
+        let environment = try await IsolatedEnvironment.make("readmodel-times")
+        try await environment.withStore { store in
+            // An enterprise account in good shape: admin and champion busy every day, a sponsor, a promoter, licences in use.
+            let people = ["ada": "admin", "cy": "champion", "sam": "sponsor"].map { user, role in
+                AccountEvent(messageId: "rm-\(user)", type: .identify, accountId: "keys", userId: user, timestamp: Self.start,
+                             traits: ["role": .string(role)])
+            }
+            let usage = (1...20).flatMap { day in
+                ["ada", "cy"].map { user in
+                    AccountEvent(messageId: "rm-use-\(user)-\(day)", type: .track, event: "Report Exported", accountId: "keys",
+                                 userId: user, timestamp: Self.start.addingTimeInterval(Double(day) * 86_400))
+                }
+            }
+            _ = try await store.apply(
+                people + usage + [
+                    Self.event(1, CanonicalEvent.contractSigned, hours: 0, properties: ["arr": 400_000, "seats": 10]),
+                    Self.event(8, CanonicalEvent.licenseUpdated, hours: 1, properties: ["purchased": 10, "assigned": 10]),
+                    Self.event(9, CanonicalEvent.npsSubmitted, hours: 2, properties: ["score": 10]),
+                    Self.event(10, CanonicalEvent.touchpointLogged, hours: 3),
+                    Self.event(11, CanonicalEvent.trainingCompleted, hours: 4),
+                ],
+                logger: store.testLogger)
+            let first = try await Self.health(store)
+            let (stage, stageAt) = try await Self.stageChangedAt(store)
+            #expect(first.previousBand == nil, "a first band has no previous one")
+            #expect(first.bandChangedAt == first.evaluatedAt, "a first band counts as changed when it was evaluated")
+
+            // The same usage again, an hour later: neither the stage nor the score moves, so neither change time does.
+            _ = try await store.apply([Self.event(2, "Report Exported", hours: 20 * 24 + 1)], logger: store.testLogger)
+            let same = try await Self.health(store)
+            let (sameStage, sameStageAt) = try await Self.stageChangedAt(store)
+            try #require(same.score == first.score && same.band == first.band, "the check needs an unchanged score: \(first) \(same)")
+            #expect(same.scoreChangedAt == first.scoreChangedAt)
+            #expect(same.bandChangedAt == first.bandChangedAt && same.previousBand == nil)
+            #expect(same.evaluatedAt > first.evaluatedAt)
+            #expect(sameStage == stage && sameStageAt == stageAt)
+
+            // Bad news all at once: the band falls; the old band is kept as the previous one, with the event time.
+            _ = try await store.apply(
+                [Self.event(3, CanonicalEvent.invoiceOverdue, hours: 21 * 24, properties: ["daysOverdue": 90]),
+                 Self.event(4, CanonicalEvent.npsSubmitted, hours: 21 * 24, properties: ["score": 0]),
+                 Self.event(5, CanonicalEvent.ticketEscalated, hours: 21 * 24, properties: ["ticketId": "t1", "priority": "urgent"]),
+                 Self.event(6, CanonicalEvent.licenseUpdated, hours: 21 * 24, properties: ["purchased": 100, "assigned": 2]),
+                 AccountEvent(messageId: "rm-left", type: .track, event: CanonicalEvent.contactLeft, accountId: "keys", userId: "cy",
+                              timestamp: Self.start.addingTimeInterval(21 * 86_400))],
+                logger: store.testLogger)
+            let fallen = try await Self.health(store)
+            try #require(fallen.band != first.band, "the check needs a band change: \(first) \(fallen)")
+            #expect(fallen.previousBand == first.band)
+            #expect(fallen.bandChangedAt == fallen.evaluatedAt)
+            #expect(fallen.scoreChangedAt > same.scoreChangedAt)
+
+            // Onboarding done: a new stage, with a new change time.
+            _ = try await store.apply([Self.event(7, CanonicalEvent.onboardingCompleted, hours: 21 * 24 + 2)], logger: store.testLogger)
+            let (newStage, newStageAt) = try await Self.stageChangedAt(store)
+            #expect(newStage != stage, "onboarding completed moves the account on from \(stage)")
+            #expect(newStageAt > stageAt)
+        }
+        await environment.tearDown()
+    }
+}
