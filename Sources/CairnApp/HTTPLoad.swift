@@ -4,27 +4,46 @@ import Foundation
 import Glibc
 #endif
 
-/// A closed-loop HTTP/1.1 load: `connections` keep-alive connections, each sending GET after GET for `duration`,
+/// A closed-loop HTTP/1.1 load: `connections` keep-alive connections, each sending request after request for `duration`,
 /// recording the latency of every response. wrk's latency histogram held only 4–28% as many latencies as it made
 /// requests for endpoints answering in under a millisecond, so its percentiles there were not the requests'; this
 /// client keeps them all (`LatencySummary` sorts every sample). One blocking thread per connection: the client is
 /// small, and a connection's next request waits for its answer anyway.
 public struct HTTPLoad: Sendable {
+    /// One request to send: a GET, or a POST of a JSON body.
+    public struct Request: Sendable {
+        public var method: String
+        public var path: String
+        public var body: [UInt8]
+
+        public init(method: String = "GET", path: String, body: [UInt8] = []) {
+            self.method = method
+            self.path = path
+            self.body = body
+        }
+    }
+
     public var host: String
     public var port: Int
-    /// Taken in turn by each request (spread over the connections).
-    public var paths: [String]
+    /// Taken in turn (spread over the connections).
+    public var requests: [Request]
     public var headers: [(String, String)]
     public var connections: Int
     public var duration: Duration
 
-    public init(host: String, port: Int, paths: [String], headers: [(String, String)], connections: Int, duration: Duration) {
+    public init(host: String, port: Int, requests: [Request], headers: [(String, String)], connections: Int, duration: Duration) {
         self.host = host
         self.port = port
-        self.paths = paths
+        self.requests = requests
         self.headers = headers
         self.connections = connections
         self.duration = duration
+    }
+
+    /// GET requests of `paths`, taken in turn.
+    public init(host: String, port: Int, paths: [String], headers: [(String, String)], connections: Int, duration: Duration) {
+        self.init(host: host, port: port, requests: paths.map { Request(path: $0) }, headers: headers, connections: connections,
+                  duration: duration)
     }
 
     public struct Result: Sendable, Codable {
@@ -40,13 +59,14 @@ public struct HTTPLoad: Sendable {
     }
 
     public func run() async throws -> Result {
-        guard !paths.isEmpty, connections > 0 else { throw BenchmarkError(description: "http load needs paths and connections") }
+        guard !requests.isEmpty, connections > 0 else { throw BenchmarkError(description: "http load needs requests and connections") }
         let address = try Self.resolve(host: host, port: port)
         // Written once, before the clock starts, and shared by every connection.
-        let requests = paths.map { path -> [UInt8] in
-            var text = "GET \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\n"
+        let requests = self.requests.map { request -> [UInt8] in
+            var text = "\(request.method) \(request.path) HTTP/1.1\r\nHost: \(host):\(port)\r\n"
             for (name, value) in headers { text += "\(name): \(value)\r\n" }
-            return Array((text + "\r\n").utf8)
+            if !request.body.isEmpty { text += "Content-Type: application/json\r\nContent-Length: \(request.body.count)\r\n" }
+            return Array((text + "\r\n").utf8) + request.body
         }
         let start = ContinuousClock.now
         let deadline = start + duration

@@ -133,6 +133,9 @@ struct Bench: AsyncParsableCommand {
     var latencySeconds = 10
     @Flag(help: "Queue all events before the workers start, then time the drain (a backlog after an outage).")
     var backlog = false
+    @Option(help: "Seconds of HTTP ingest load (POST /v1/batch of 100 events) beside raw publish, measured last; 0 skips it. Its events stay queued.")
+    var httpSeconds = 10
+    @Option(help: "Keep-alive connections of the HTTP ingest load.") var httpConnections = 32
 
     func run() async throws {
         let settings = try loadSettings()
@@ -178,13 +181,44 @@ struct Bench: AsyncParsableCommand {
         }
         let escalationResult = signals > 0 ? try await escalation.run() : nil
         if let escalationResult { printEscalation(escalationResult) }
-        try write(BenchReport(pipeline: result, escalation: escalationResult))
+        var ingestResult: IngestReport?
+        if httpSeconds > 0 {
+            guard httpConnections > 0 else { throw ValidationError("--http-connections must be positive") }
+            var ingest = IngestBenchmark(settings: settings, logger: makeLogger(settings))
+            ingest.duration = .seconds(httpSeconds)
+            ingest.connections = httpConnections
+            let publish = try await benchmark.measurePublish()
+            let http = try await ingest.run()
+            ingestResult = IngestReport(rawPublishPerSecond: publish, http: http, ratio: http.eventsPerSecond / publish)
+            printIngest(ingestResult!)
+        }
+        try write(BenchReport(pipeline: result, escalation: escalationResult, ingest: ingestResult))
     }
 
-    /// Both measurements of a run, as `--json` writes them.
+    /// Every measurement of a run, as `--json` writes them.
     struct BenchReport: Encodable {
         var pipeline: PipelineBenchmark.Result
         var escalation: EscalationBenchmark.Result?
+        var ingest: IngestReport?
+    }
+
+    /// HTTP ingest beside publishing straight to the broker, measured one after the other in the same run.
+    struct IngestReport: Encodable {
+        var rawPublishPerSecond: Double
+        var http: IngestBenchmark.Result
+        var ratio: Double
+    }
+
+    func printIngest(_ report: IngestReport) {
+        let http = report.http
+        print("")
+        print("| HTTP ingest (nothing consuming) | events/request | connections | requests | events/s | ratio to raw publish | p50 ms | p99 ms | non-2xx + errors |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        print(String(format: "| raw publish with confirms to cairn.events (500 per call, 4 calls in flight) | | | | %.0f | 1.00 | | | |",
+                     report.rawPublishPerSecond))
+        print("| POST /v1/batch | \(http.batchSize) | \(http.connections) | \(http.requests) | "
+            + String(format: "%.0f | %.2f | %.1f | %.1f | %d |", http.eventsPerSecond, report.ratio, http.latency.p50,
+                     http.latency.p99, http.non2xx + http.errors))
     }
 
     func printEscalation(_ result: EscalationBenchmark.Result) {

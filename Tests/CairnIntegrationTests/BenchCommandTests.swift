@@ -15,7 +15,7 @@ struct BenchCommandTests {
         // round waiting for a pool that had stopped, and the watchdog ended the run with 75 two minutes later.
         let bench = try CairnProcess(
             ["bench", "--events", "600", "--accounts", "30,60", "--workers", "1,2", "--latency-seconds", "1",
-             "--signals", "40", "--signal-rate", "200", "--json", json.path],
+             "--signals", "40", "--signal-rate", "200", "--http-seconds", "1", "--http-connections", "4", "--json", json.path],
             environment: environment.processEnvironment(), logName: "bench-\(environment.name)")
         defer { bench.kill() }
         #expect(await bench.exitStatus(within: .seconds(100)) == 0, "\(bench.log)")
@@ -25,6 +25,8 @@ struct BenchCommandTests {
         #expect(log.contains("| half the 1-worker rate | 30 | 1 |"), "\(log)")
         #expect(log.contains("| paced | 40 |") && log.contains("| all at once | 40 |"), "\(log)")
         #expect(!log.contains("did not finish in time"), "\(log)")
+        #expect(log.contains("| raw publish with confirms to cairn.events"), "\(log)")
+        #expect(log.contains("| POST /v1/batch | 100 | 4 |"), "\(log)")
 
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any]
         let pipeline = report?["pipeline"] as? [String: Any]
@@ -32,6 +34,12 @@ struct BenchCommandTests {
         #expect(runs.map { $0["accounts"] as? Int } == [30, 30, 60, 60])
         #expect(runs.allSatisfy { ($0["eventsPerSecond"] as? Double ?? 0) > 0 && ($0["ratio"] as? Double ?? 0) > 0 })
         #expect((report?["escalation"] as? [String: Any])?["burst"] != nil)
+        // HTTP ingest: every batch answered 2xx, the events counted from the answers, compared with raw publish.
+        let ingest = report?["ingest"] as? [String: Any]
+        let http = ingest?["http"] as? [String: Any]
+        #expect((http?["requests"] as? Int ?? 0) > 0, "\(String(describing: ingest))")
+        #expect(http?["non2xx"] as? Int == 0 && http?["errors"] as? Int == 0, "\(String(describing: ingest))")
+        #expect((ingest?["rawPublishPerSecond"] as? Double ?? 0) > 0 && (ingest?["ratio"] as? Double ?? 0) > 0)
         await environment.tearDown()
     }
 

@@ -40,4 +40,29 @@ struct HTTPLoadTests {
         ).run()
         #expect(refused.requests == 0 && refused.errors > 0, "\(refused)")
     }
+
+    @Test("POST requests carry their JSON bodies whole, with their length, on keep-alive connections")
+    func postsBodies() async throws {
+        let port = try freePort()
+        let bodies = [Array(#"{"batch":[1,2,3]}"#.utf8), Array(String(repeating: "x", count: 70_000).utf8)]
+        let router = Router()
+        router.get("/ready") { _, _ in "ready" }
+        router.post("/echo") { request, _ -> Response in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            let whole = bodies.contains(Array(buffer: body)) && request.headers[.contentType] == "application/json"
+            return Response(status: whole ? .ok : .badRequest)
+        }
+        let application = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await application.runService() }
+            defer { group.cancelAll() }
+            #expect(await becomesReady(port: port, path: "/ready"))
+            let load = HTTPLoad(
+                host: "127.0.0.1", port: port,
+                requests: bodies.map { HTTPLoad.Request(method: "POST", path: "/echo", body: $0) }, headers: [],
+                connections: 2, duration: .seconds(1))
+            let result = try await load.run()
+            #expect(result.requests > 10 && result.non2xx == 0 && result.errors == 0, "\(result)")
+        }
+    }
 }
