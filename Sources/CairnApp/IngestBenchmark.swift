@@ -6,10 +6,6 @@ public import Logging
 import Prometheus
 import ServiceLifecycle
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// HTTP ingest on the broker the rest of the benchmark uses: `cairn ingest` (in this process, as the role builds it)
 /// takes `POST /v1/batch` requests of `batchSize` track events on `connections` keep-alive connections for
 /// `duration`, and answers each only after the broker confirmed its events. Compared with publishing straight to
@@ -48,16 +44,17 @@ public struct IngestBenchmark: Sendable {
         var configuration = IngestConfiguration(
             writeKeys: [.init(digest: SecretDigest(hashing: Self.writeKey), source: "bench")])
         configuration.host = "127.0.0.1"
-        configuration.port = try Self.freeLoopbackPort()
+        configuration.port = 0  // the kernel picks a free port; the server says which once it listens
         configuration.rateLimit = 0  // what ingest itself can take, not what a key is allowed
         let publishers = (0..<max(1, settings.ingestPublishers)).map { index in
             var amqp = settings.amqp
             amqp.connectionName += " bench ingest \(index + 1)"
             return AMQPConnection(configuration: amqp, topology: CairnTopology.core, logger: logger)
         }
+        let (listening, port) = AsyncStream.makeStream(of: Int.self)
         let application = buildIngestApplication(
             configuration: configuration, publishers: PublisherPool(publishers), metrics: PrometheusCollectorRegistry(),
-            logger: logger)
+            logger: logger, onListening: { port.yield($0) })
         let (batchSize, connections) = (self.batchSize, self.connections)
         let bodies = (0..<16).map { body in
             let items = (0..<batchSize).map { index in
@@ -65,22 +62,28 @@ public struct IngestBenchmark: Sendable {
             }
             return Array(#"{"batch":[\#(items.joined(separator: ","))]}"#.utf8)
         }
-        let load = HTTPLoad(
-            host: configuration.host, port: configuration.port,
-            requests: bodies.map { HTTPLoad.Request(method: "POST", path: "/v1/batch", body: $0) },
-            headers: [("Authorization", "Basic " + Data("\(Self.writeKey):".utf8).base64EncodedString())],
-            connections: connections, duration: duration)
+        let requests = bodies.map { HTTPLoad.Request(method: "POST", path: "/v1/batch", body: $0) }
+        let headers = [("Authorization", "Basic " + Data("\(Self.writeKey):".utf8).base64EncodedString())]
+        let (host, duration) = (configuration.host, self.duration)
         // The server stops gracefully before its publishers' connections close, as the role's service group stops it.
         let server = ServiceGroup(configuration: .init(services: [.init(service: application)], logger: logger))
         return try await withThrowingTaskGroup(of: Void.self) { brokers in
             for publisher in publishers { brokers.addTask { try await publisher.run() } }
             defer { brokers.cancelAll() }
             return try await withThrowingTaskGroup(of: Void.self) { serving in
-                serving.addTask { try await server.run() }
+                serving.addTask {
+                    defer { port.finish() }  // a server that could not start ends the wait for its port
+                    try await server.run()
+                }
                 let result: HTTPLoad.Result
                 do {
-                    try await Self.waitUntilReady(host: configuration.host, port: configuration.port)
-                    result = try await load.run()
+                    guard let port = await listening.first(where: { _ in true }), port > 0 else {
+                        throw BenchmarkError(description: "the benchmark's ingest did not say which port it listens on")
+                    }
+                    try await Self.waitUntilReady(host: host, port: port)
+                    result = try await HTTPLoad(
+                        host: host, port: port, requests: requests, headers: headers, connections: connections, duration: duration
+                    ).run()
                 } catch {
                     await server.triggerGracefulShutdown()
                     throw error
@@ -105,22 +108,5 @@ public struct IngestBenchmark: Sendable {
             try await Task.sleep(for: .milliseconds(100))
         }
         throw BenchmarkError(description: "the benchmark's ingest was not ready within 60 s")
-    }
-
-    /// A loopback port nothing listens on now (the kernel's choice), for the benchmark's own listener.
-    static func freeLoopbackPort() throws -> Int {
-        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard socket >= 0 else { throw BenchmarkError(description: "socket() failed") }
-        defer { close(socket) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
-        }
-        guard bound else { throw BenchmarkError(description: "bind() on 127.0.0.1 failed") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

@@ -10,9 +10,11 @@ public import Logging
 import NIOCore
 
 /// `cairn ingest`: the Segment-compatible HTTP API. Answers 200 only after the broker confirmed every event of
-/// the request; 503 with `Retry-After` while the broker is away.
+/// the request; 503 with `Retry-After` while the broker is away. `onListening` is told the port once the server
+/// listens (the kernel's choice when `configuration.port` is 0).
 public func buildIngestApplication(
-    configuration: IngestConfiguration, publishers: PublisherPool, metrics: PrometheusCollectorRegistry, logger: Logger
+    configuration: IngestConfiguration, publishers: PublisherPool, metrics: PrometheusCollectorRegistry, logger: Logger,
+    onListening: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let router = Router()
     router.add(middleware: MetricsMiddleware())
@@ -36,7 +38,7 @@ public func buildIngestApplication(
     }
     return Application(
         router: router, configuration: .init(address: .hostname(configuration.host, port: configuration.port)),
-        logger: logger)
+        onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) }, logger: logger)
 }
 
 struct IngestHandler: Sendable {
