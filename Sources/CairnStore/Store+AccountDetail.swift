@@ -1,5 +1,5 @@
-public import CairnCore
-public import Foundation
+import CairnCore
+import Foundation
 public import Logging
 import PostgresNIO
 

@@ -89,12 +89,12 @@ struct ReadModelWriteTests {
         let environment = try await IsolatedEnvironment.make("readmodel-times")
         try await environment.withStore { store in
             // An enterprise account in good shape: admin and champion busy every day, a sponsor, a promoter, licences in use.
-            let people = ["ada": "admin", "cy": "champion", "sam": "sponsor"].map { user, role in
+            let people = ["ada": "admin", "cy": "champion", "sam": "sponsor"].map { (user: String, role: String) in
                 AccountEvent(messageId: "rm-\(user)", type: .identify, accountId: "keys", userId: user, timestamp: Self.start,
                              traits: ["role": .string(role)])
             }
             let usage = (1...20).flatMap { day in
-                ["ada", "cy"].map { user in
+                ["ada", "cy"].map { (user: String) in
                     AccountEvent(messageId: "rm-use-\(user)-\(day)", type: .track, event: "Report Exported", accountId: "keys",
                                  userId: user, timestamp: Self.start.addingTimeInterval(Double(day) * 86_400))
                 }

@@ -75,7 +75,7 @@ struct TLSTests {
         let connection = AMQPConnection(
             configuration: try AMQPConfiguration(url: url), topology: AMQPTopology(),
             logger: Logger(label: "cairn.test.tls") { _ in failures })
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await connection.run() }
             defer { connection.close() }
             // Two failed attempts in a row (the second after the reconnect backoff), and never connected.
