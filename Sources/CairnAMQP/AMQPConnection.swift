@@ -94,7 +94,8 @@ public final class AMQPConnection: Service, Sendable {
         }
     }
 
-    /// Starts consuming `queue` with manual acknowledgement and at most `prefetch` unacknowledged deliveries.
+    /// Starts consuming `queue` with manual acknowledgement and at most `prefetch` unacknowledged deliveries, on a
+    /// channel of its own, so consumers sharing the connection never acknowledge each other's deliveries.
     /// The consumer ends when the connection closes.
     public func consume(queue: String, prefetch: UInt16) -> AMQPConsumer {
         let consumer = AMQPConsumer()
@@ -115,8 +116,8 @@ public final class AMQPConnection: Service, Sendable {
         }
     }
 
-    /// Acknowledges a delivery (and, with `multiple`, every earlier one on this connection). A stale tag from
-    /// before a reconnect is ignored: the broker has already put that message back.
+    /// Acknowledges a delivery (and, with `multiple`, every earlier one of the same consumer: each consumer has its
+    /// own channel). A stale tag from before a reconnect is ignored: the broker has already put that message back.
     public func ack(_ tag: AMQPDeliveryTag, multiple: Bool = false) {
         _ = mailbox.send(.ack(tag, multiple: multiple))
     }

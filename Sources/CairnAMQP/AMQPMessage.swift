@@ -19,14 +19,22 @@ public struct AMQPMessage: Sendable {
     }
 }
 
-/// Identifies a delivery on one connection. Tags from before a reconnect are stale: acking them is a no-op,
-/// and the broker redelivers those messages.
+/// Identifies a delivery on one connection: the connection's generation, the channel it came on (each consumer has
+/// its own) and the broker's tag, which counts per channel. Tags from before a reconnect are stale: acking them is a
+/// no-op, and the broker redelivers those messages.
 public struct AMQPDeliveryTag: Sendable, Hashable, Comparable {
     let generation: UInt64
+    let channel: UInt16
     let value: UInt64
 
+    init(generation: UInt64, channel: UInt16 = 1, value: UInt64) {
+        self.generation = generation
+        self.channel = channel
+        self.value = value
+    }
+
     public static func < (lhs: Self, rhs: Self) -> Bool {
-        (lhs.generation, lhs.value) < (rhs.generation, rhs.value)
+        (lhs.generation, lhs.channel, lhs.value) < (rhs.generation, rhs.channel, rhs.value)
     }
 }
 

@@ -28,8 +28,8 @@ extension ConnectionDriver {
                 throw error
             }
         case .consume(let registration):
-            consumers.append(registration)
-            try subscribe(registration)
+            register(registration)
+            try subscribe(consumers[consumers.count - 1])
         case .get(let queue, let continuation):
             do {
                 continuation.resume(returning: try getNow(queue))
@@ -40,11 +40,11 @@ extension ConnectionDriver {
             }
         case .ack(let tag, let multiple):
             guard tag.generation == generation, let state = connection else { return }
-            let status = amqp_basic_ack(state, channel, tag.value, multiple ? 1 : 0)
+            let status = amqp_basic_ack(state, tag.channel, tag.value, multiple ? 1 : 0)
             guard status == AMQP_STATUS_OK.rawValue else { throw AMQPError.connectionLost("ack failed: \(Self.describe(status))") }
         case .nack(let tag, let multiple, let requeue):
             guard tag.generation == generation, let state = connection else { return }
-            let status = amqp_basic_nack(state, channel, tag.value, multiple ? 1 : 0, requeue ? 1 : 0)
+            let status = amqp_basic_nack(state, tag.channel, tag.value, multiple ? 1 : 0, requeue ? 1 : 0)
             guard status == AMQP_STATUS_OK.rawValue else { throw AMQPError.connectionLost("nack failed: \(Self.describe(status))") }
         }
     }
@@ -133,7 +133,7 @@ extension ConnectionDriver {
         guard let ok else { return nil }
         let message = try readContent(channel: channel)
         let delivery = AMQPDelivery(
-            tag: AMQPDeliveryTag(generation: generation, value: ok.tag), exchange: ok.exchange, routingKey: ok.routingKey,
+            tag: AMQPDeliveryTag(generation: generation, channel: channel, value: ok.tag), exchange: ok.exchange, routingKey: ok.routingKey,
             redelivered: ok.redelivered, messageID: message.messageID, contentType: message.contentType,
             headers: message.headers, body: message.body)
         return AMQPGetResult(delivery: delivery, remaining: ok.remaining)
@@ -147,12 +147,16 @@ extension ConnectionDriver {
         }
     }
 
+    /// Opens the consumer's channel, sets its prefetch and starts consuming on it.
     func subscribe(_ consumer: ConsumerRegistration) throws {
         guard let state = connection else { return }
-        amqp_basic_qos(state, channel, 0, consumer.prefetch, 0)
+        amqp_channel_open(state, consumer.channel)
+        try check(amqp_get_rpc_reply(state), "open channel \(consumer.channel) for \(consumer.queue)")
+        amqp_basic_qos(state, consumer.channel, 0, consumer.prefetch, 0)
         try check(amqp_get_rpc_reply(state), "set prefetch for \(consumer.queue)")
         try withArena { arena in
-            amqp_basic_consume(state, channel, arena.bytes(consumer.queue), arena.bytes(consumer.tag), 0, 0, 0, amqp_empty_table)
+            amqp_basic_consume(
+                state, consumer.channel, arena.bytes(consumer.queue), arena.bytes(consumer.tag), 0, 0, 0, amqp_empty_table)
             try check(amqp_get_rpc_reply(state), "consume \(consumer.queue)")
         }
     }

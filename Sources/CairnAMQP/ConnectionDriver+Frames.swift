@@ -30,15 +30,15 @@ extension ConnectionDriver {
             let routingKey = deliver.routing_key.string
             let message = try readContent(channel: channel)
             let delivery = AMQPDelivery(
-                tag: AMQPDeliveryTag(generation: generation, value: deliver.delivery_tag),
+                tag: AMQPDeliveryTag(generation: generation, channel: channel, value: deliver.delivery_tag),
                 exchange: exchange, routingKey: routingKey, redelivered: deliver.redelivered != 0,
                 messageID: message.messageID, contentType: message.contentType, headers: message.headers,
                 body: message.body)
             pendingDeliveries[consumerTag, default: []].append(delivery)
-        case CAIRN_AMQP_BASIC_ACK_METHOD:
+        case CAIRN_AMQP_BASIC_ACK_METHOD where channel == self.channel:
             let ack = method.decoded.assumingMemoryBound(to: amqp_basic_ack_t.self).pointee
             confirm(upTo: ack.delivery_tag, multiple: ack.multiple != 0, refused: false)
-        case CAIRN_AMQP_BASIC_NACK_METHOD:
+        case CAIRN_AMQP_BASIC_NACK_METHOD where channel == self.channel:
             let nack = method.decoded.assumingMemoryBound(to: amqp_basic_nack_t.self).pointee
             confirm(upTo: nack.delivery_tag, multiple: nack.multiple != 0, refused: true)
         case CAIRN_AMQP_BASIC_RETURN_METHOD:

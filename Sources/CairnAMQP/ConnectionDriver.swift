@@ -12,6 +12,9 @@ final class ConnectionDriver {
     let configuration: AMQPConfiguration
     let mailbox: Mailbox
     var logger: Logger
+    /// The channel for publishing (in confirm mode), declarations and `basic.get`. Each consumer has a channel of its
+    /// own after it: delivery tags, and an acknowledgement of every tag up to one (`multiple`), belong to a channel,
+    /// so two consumers sharing one would acknowledge each other's deliveries.
     let channel: amqp_channel_t = 1
 
     /// Everything declared so far, declared again on every reconnect.
@@ -176,7 +179,7 @@ final class ConnectionDriver {
             let (commands, _) = mailbox.take()
             for command in commands {
                 switch command {
-                case .consume(let registration): consumers.append(registration)
+                case .consume(let registration): register(registration)
                 case .ack, .nack: continue  // stale: the broker redelivers those messages
                 default: fail(command, with: AMQPError.unavailable("broker \(active.redactedURL) unreachable"))
                 }
@@ -216,6 +219,13 @@ final class ConnectionDriver {
             if ready < 0 && errno != EINTR { throw AMQPError.connectionLost("poll failed: errno \(errno)") }
             if fds[1].revents != 0 { mailbox.drainWakeups() }
         }
+    }
+
+    /// Keeps a new consumer, on the next free channel, so it is subscribed now and after every reconnect.
+    func register(_ registration: ConsumerRegistration) {
+        var registration = registration
+        registration.channel = channel + 1 + UInt16(clamping: consumers.count)
+        consumers.append(registration)
     }
 
     /// Hands each consumer what arrived in this round, as one array.

@@ -43,6 +43,8 @@ struct ConsumerRegistration: Sendable {
     let prefetch: UInt16
     let tag: String
     let consumer: AMQPConsumer
+    /// The consumer's own channel, given by the connection thread when it registers the consumer.
+    var channel: UInt16 = 0
 }
 
 /// What the async side asks of the connection thread.

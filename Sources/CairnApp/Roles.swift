@@ -38,18 +38,7 @@ public func buildServiceGroup(
     let topology = roles == [.api] ? AMQPTopology() : CairnTopology.core
     let connection = AMQPConnection(configuration: amqpConfiguration, topology: topology, logger: logger)
 
-    // Delivery tags, and the acknowledgement of every tag up to one (`multiple`), belong to a channel, and a
-    // connection has one channel: two consumers on it would acknowledge each other's deliveries, the worker's
-    // before its batch committed, and then the broker closes the channel on the second acknowledgement ("unknown
-    // delivery tag"). So when both consume in one process (`cairn demo`), the escalator gets a connection of its own.
-    var escalatorConnection = connection
-    if roles.contains(.worker) && roles.contains(.escalator) {
-        var configuration = amqpConfiguration
-        configuration.connectionName += " escalator"
-        escalatorConnection = AMQPConnection(configuration: configuration, topology: topology, logger: logger)
-    }
     var services: [any Service] = [store.client, connection]
-    if escalatorConnection !== connection { services.append(escalatorConnection) }
     if roles.contains(.worker) || roles.contains(.escalator) {
         var relay = OutboxRelay(store: store, connection: connection, logger: logger)
         relay.roundTimeout = settings.batchTimeout
@@ -61,7 +50,7 @@ public func buildServiceGroup(
         services.append(worker)
     }
     if roles.contains(.escalator) {
-        var escalator = Escalator(store: store, connection: escalatorConnection, clock: settings.clock, logger: logger)
+        var escalator = Escalator(store: store, connection: connection, clock: settings.clock, logger: logger)
         escalator.batchTimeout = settings.batchTimeout
         services.append(escalator)
         services.append(SweepService(store: store, clock: settings.clock, interval: settings.sweepInterval, logger: logger))
