@@ -93,8 +93,7 @@ extension Store {
         try await connection.checkedQuery(
             """
             INSERT INTO accounts (account_id)
-            SELECT x.id FROM unnest(\(ids)) AS x(id) WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.account_id = x.id)
-            ORDER BY 1
+            SELECT x.id FROM unnest(\(ids)) AS x(id) ORDER BY 1
             ON CONFLICT DO NOTHING
             """, logger: logger)
         let rows = try await connection.checkedQuery(
@@ -134,7 +133,8 @@ extension Store {
         var contexts: [String: JourneyEngine.Context] = [:]
         let activity = try await loadActivity(ids, since: earliest.addingTimeInterval(-Double(window) * 86_400), on: connection, logger: logger)
         for (id, days) in activity { contexts[id, default: .init()].activity = days }
-        // Per account through the indexes (LATERAL): a join let the planner scan every user of every account.
+        // Per account through the (account_id, user_id) key (LATERAL), as the active-user count below: joined to the
+        // whole batch, that count was planned as a hash join over every user of every account.
         let people = try await connection.checkedQuery(
             """
             SELECT u.account_id, u.user_id, u.role, u.role_at, u.left_at, u.active_days
