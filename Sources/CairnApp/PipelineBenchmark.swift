@@ -26,6 +26,13 @@ public struct PipelineBenchmark: Sendable {
     /// Queue every event before any worker runs, then time the drain (the backlog after an outage), instead of
     /// publishing while the workers apply.
     public var backlog = false
+    /// Run at each account count with that many accounts stored (copies of accounts the pipeline wrote), each run's
+    /// events over `storedTouched` of them spread across the table, instead of over that many new accounts: the
+    /// per-event cost against the size of the customer base stored, with the stream's shape the same in every run.
+    public var stored = false
+    /// Seconds of the memory measurement: a separate `cairn worker` process applies a steady stream (half the
+    /// one-worker rate) while its resident set is read from /proc (0 skips it).
+    public var memorySeconds = 0
 
     let settings: CairnSettings
     let logger: Logger
@@ -45,6 +52,10 @@ public struct PipelineBenchmark: Sendable {
             public var ratio: Double
             /// Backlog runs: seconds to queue the whole stream before the workers started (`seconds` is the drain).
             public var queueSeconds: Double?
+            /// Stored runs: the distinct accounts the events went to (`accounts` is how many were stored).
+            public var touchedAccounts: Int?
+            /// Seconds per event divided by those of the first run with as many workers.
+            public var relativeCost: Double = 1
         }
 
         public var events: Int
@@ -52,7 +63,10 @@ public struct PipelineBenchmark: Sendable {
         public var rawSeconds: Double
         public var rawMessagesPerSecond: Double
         public var runs: [Run]
+        /// Stored runs: how long storing the accounts for each account count took (not part of any rate).
+        public var storing: [StoringStep] = []
         public var healthLatency: LatencyRun?
+        public var workerMemory: MemoryRun?
     }
 
     /// Event published to its account's health committed, for events sent at a steady rate.
@@ -72,27 +86,35 @@ public struct PipelineBenchmark: Sendable {
     /// A realistic mix: mostly product usage by several users per account, some identify calls with personas and
     /// a few business events, so the engine does its full work.
     func sample(runID: String, accounts: Int) -> [AccountEvent] {
+        (0..<events).map { Self.event(index: $0, runID: runID, accounts: accounts) }
+    }
+
+    /// The `index`th event of a run's stream over `accounts` accounts of its own; message ids sort in stream order.
+    static func event(index: Int, runID: String, accounts: Int) -> AccountEvent {
+        event(index: index, runID: runID, account: "bench-\(runID)-\(index % accounts)", user: "user-\(index % (accounts * 5))")
+    }
+
+    static func event(index: Int, runID: String, account: String, user: String) -> AccountEvent {
         let start = Date(timeIntervalSince1970: 1_790_000_000)
-        let roles = ["admin", "champion", "sponsor", "end_user", "end_user"]
-        let business = [CanonicalEvent.contractSigned, CanonicalEvent.kickoffCompleted, CanonicalEvent.npsSubmitted, CanonicalEvent.ticketOpened]
-        return (0..<events).map { index in
-            let account = "bench-\(runID)-\(index % accounts)"
-            let user = "user-\(index % (accounts * 5))"
-            let at = start.addingTimeInterval(Double(index) * 30)
-            let id = "bench-\(runID)-" + Self.sequence(index)
-            switch index % 50 {
-            case 0:
-                return AccountEvent(messageId: id, type: .identify, accountId: account, userId: user, timestamp: at,
-                                    traits: ["role": .string(roles[(index / 50) % roles.count])])
-            case 25:
-                return AccountEvent(messageId: id, type: .track, event: business[(index / 50) % business.count], accountId: account,
-                                    userId: user, timestamp: at, properties: ["arr": 60_000, "score": 8, "priority": "low"])
-            default:
-                return AccountEvent(messageId: id, type: .track, event: index % 7 == 0 ? "Dashboard Shared" : "Report Exported",
-                                    accountId: account, userId: user, timestamp: at, properties: ["plan": "pro", "seats": 25])
-            }
+        let at = start.addingTimeInterval(Double(index) * 30)
+        let id = "bench-\(runID)-" + Self.sequence(index)
+        switch index % 50 {
+        case 0:
+            return AccountEvent(messageId: id, type: .identify, accountId: account, userId: user, timestamp: at,
+                                traits: ["role": .string(sampleRoles[(index / 50) % sampleRoles.count])])
+        case 25:
+            return AccountEvent(messageId: id, type: .track, event: sampleBusinessEvents[(index / 50) % sampleBusinessEvents.count],
+                                accountId: account, userId: user, timestamp: at, properties: ["arr": 60_000, "score": 8, "priority": "low"])
+        default:
+            return AccountEvent(messageId: id, type: .track, event: index % 7 == 0 ? "Dashboard Shared" : "Report Exported",
+                                accountId: account, userId: user, timestamp: at, properties: ["plan": "pro", "seats": 25])
         }
     }
+
+    private static let sampleRoles = ["admin", "champion", "sponsor", "end_user", "end_user"]
+    private static let sampleBusinessEvents = [
+        CanonicalEvent.contractSigned, CanonicalEvent.kickoffCompleted, CanonicalEvent.npsSubmitted, CanonicalEvent.ticketOpened,
+    ]
 
     public func run() async throws -> Result {
         let runID = String(UUID().uuidString.prefix(8).lowercased())
@@ -102,10 +124,15 @@ public struct PipelineBenchmark: Sendable {
         let rawRate = Double(events) / raw
         logger.info("raw pass-through measured", metadata: ["cairn.seconds": "\(raw)"])
         var runs: [Result.Run] = []
-        for accounts in accountCounts {
+        var storing: [StoringStep] = []
+        let touched = min(storedTouched, accountCounts.min() ?? storedTouched)
+        for accounts in stored ? accountCounts.sorted() : accountCounts {
+            if stored { storing.append(try await storeAccounts(accounts, templates: touched)) }
             for workers in workerCounts {
                 let id = "\(runID)-\(accounts)-\(workers)"
-                let stream = sample(runID: id, accounts: accounts)
+                let stream = stored
+                    ? storedSample(runID: id, stored: accounts, touched: touched, offset: runs.count)
+                    : sample(runID: id, accounts: accounts)
                 var queued: Double?
                 let seconds: Double
                 if backlog {
@@ -114,9 +141,11 @@ public struct PipelineBenchmark: Sendable {
                     seconds = try await measureEndToEnd(stream, runID: id, workers: workers)
                 }
                 let rate = Double(events) / seconds
+                let first = runs.first { $0.workers == workers }
                 runs.append(.init(
                     accounts: accounts, workers: workers, seconds: seconds, eventsPerSecond: rate, ratio: rate / rawRate,
-                    queueSeconds: queued))
+                    queueSeconds: queued, touchedAccounts: stored ? touched : nil,
+                    relativeCost: first.map { $0.eventsPerSecond / rate } ?? 1))
                 logger.info("end-to-end measured", metadata: ["cairn.accounts": "\(accounts)", "cairn.workers": "\(workers)"])
             }
         }
@@ -128,9 +157,15 @@ public struct PipelineBenchmark: Sendable {
             latency = try await measureLatency(Array(sample), runID: id, rate: rate, accounts: base.accounts, workers: base.workers)
             logger.info("event-to-health latency measured", metadata: ["cairn.rate": "\(rate)"])
         }
+        var memory: MemoryRun?
+        if memorySeconds > 0, let base = runs.first(where: { $0.workers == 1 }) ?? runs.first {
+            let rate = max(1, Int(base.eventsPerSecond / 2))
+            memory = try await measureWorkerMemory(runID: "\(runID)-memory", rate: rate, accounts: base.accounts)
+            logger.info("worker memory measured", metadata: ["cairn.rate": "\(rate)"])
+        }
         return Result(
             events: events, meanEventBytes: meanBytes, rawSeconds: raw, rawMessagesPerSecond: rawRate, runs: runs,
-            healthLatency: latency)
+            storing: storing, healthLatency: latency, workerMemory: memory)
     }
 
     /// Message ids sort in publish order (the latency poll reads the log from the oldest event not yet seen).
@@ -195,7 +230,7 @@ public struct PipelineBenchmark: Sendable {
         }
     }
 
-    private func publishPipelined(_ messages: [AMQPMessage], on connection: AMQPConnection) async throws {
+    func publishPipelined(_ messages: [AMQPMessage], on connection: AMQPConnection) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             var inFlight = 0
             for offset in stride(from: 0, to: messages.count, by: chunk) {
@@ -228,7 +263,7 @@ public struct PipelineBenchmark: Sendable {
     /// rate so far (every 50 ms to 1 s): the poll reads the run's index entries, and polling every 50 ms took 7% of
     /// PostgreSQL's time in a run, time taken from the workers it measures. The end is seen late only when the rest
     /// goes over twice as fast as what came before.
-    private func waitForAll(_ total: Int, store: Store, prefix: String, began: ContinuousClock.Instant) async throws {
+    func waitForAll(_ total: Int, store: Store, prefix: String, began: ContinuousClock.Instant) async throws {
         let clock = ContinuousClock()
         var done = try await count(store, prefix: prefix)
         var progressAt = clock.now
@@ -343,7 +378,7 @@ public struct PipelineBenchmark: Sendable {
 
     /// Runs `body` with a store, a publisher and `workers` workers (each with its outbox relay and its own broker
     /// connection, as `cairn worker` processes have), all stopped when it returns.
-    private func withPipeline<T: Sendable>(
+    func withPipeline<T: Sendable>(
         workers: Int, _ body: @Sendable (Store, AMQPConnection) async throws -> T
     ) async throws -> T {
         let logger = self.logger
@@ -367,7 +402,7 @@ public struct PipelineBenchmark: Sendable {
 
     /// Events of one run committed so far: a range of the log's primary key, so the poll reads only the run's
     /// index entries instead of scanning the whole log (it shares the database with the workers it measures).
-    private func count(_ store: Store, prefix: String) async throws -> Int {
+    func count(_ store: Store, prefix: String) async throws -> Int {
         // The prefix ends in "-"; "." is the next character, so the range holds exactly the ids with the prefix.
         let end = String(prefix.dropLast()) + "."
         for try await value in try await store.client.query(

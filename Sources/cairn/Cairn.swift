@@ -136,6 +136,24 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Seconds of HTTP ingest load (POST /v1/batch of 100 events) beside raw publish, measured last; 0 skips it. Its events stay queued.")
     var httpSeconds = 10
     @Option(help: "Keep-alive connections of the HTTP ingest load.") var httpConnections = 32
+    @Flag(help: "Store each --accounts count of accounts first (copies of accounts the pipeline wrote) and send each run's events to 1,000 of them: per-event cost against the customer base stored.")
+    var stored = false
+    @Option(help: "Seconds of a separate cairn worker process applying a steady stream (half the 1-worker rate) while its memory is read; 0 skips it.")
+    var memorySeconds = 60
+
+    /// Every option is checked before anything is measured: a mistake found after minutes of benchmark is costly.
+    func validate() throws {
+        guard events > 0 else { throw ValidationError("--events must be positive, got \(events)") }
+        _ = try Self.counts(accounts, option: "--accounts")
+        _ = try Self.counts(workers, option: "--workers")
+        guard latencySeconds >= 0 else { throw ValidationError("--latency-seconds must be 0 or more, got \(latencySeconds)") }
+        guard signals >= 0 else { throw ValidationError("--signals must be 0 or more, got \(signals)") }
+        guard signalRate > 0 else { throw ValidationError("--signal-rate must be positive, got \(signalRate)") }
+        guard !escalationOnly || signals > 0 else { throw ValidationError("--escalation-only needs --signals above 0") }
+        guard httpSeconds >= 0 else { throw ValidationError("--http-seconds must be 0 or more, got \(httpSeconds)") }
+        guard httpConnections > 0 else { throw ValidationError("--http-connections must be positive, got \(httpConnections)") }
+        guard memorySeconds >= 0 else { throw ValidationError("--memory-seconds must be 0 or more, got \(memorySeconds)") }
+    }
 
     func run() async throws {
         let settings = try loadSettings()
@@ -143,19 +161,18 @@ struct Bench: AsyncParsableCommand {
         benchmark.events = events
         benchmark.accountCounts = try Self.counts(accounts, option: "--accounts")
         benchmark.workerCounts = try Self.counts(workers, option: "--workers")
-        guard latencySeconds >= 0 else { throw ValidationError("--latency-seconds must be 0 or more") }
         benchmark.latencySeconds = latencySeconds
         benchmark.backlog = backlog
+        benchmark.memorySeconds = memorySeconds
+        benchmark.stored = stored
         if publishOnly {
             print(String(format: "raw publish with confirms: %.0f msg/s", try await benchmark.measurePublish()))
             return
         }
-        guard signals >= 0, signalRate > 0 else { throw ValidationError("--signals must be 0 or more and --signal-rate positive") }
         var escalation = EscalationBenchmark(settings: settings, logger: makeLogger(settings))
         escalation.signals = signals
         escalation.rate = signalRate
         if escalationOnly {
-            guard signals > 0 else { throw ValidationError("--escalation-only needs --signals above 0") }
             let result = try await escalation.run()
             printEscalation(result)
             try write(result)
@@ -163,14 +180,19 @@ struct Bench: AsyncParsableCommand {
         }
         let result = try await benchmark.run()
         print("events \(result.events) per measurement, mean event \(result.meanEventBytes) bytes")
-        print("| measurement | accounts | workers | seconds | rate (msg/s) | ratio to raw |")
-        print("|---|---|---|---|---|---|")
-        print(String(format: "| raw broker pass-through (publish+confirm, consume+ack) | | | %.2f | %.0f | 1.00 |", result.rawSeconds, result.rawMessagesPerSecond))
+        for step in result.storing {
+            print(String(format: "stored %d accounts (%d added: %d through the pipeline, the rest copied in SQL) in %.1f s",
+                         step.accounts, step.added, step.applied, step.seconds))
+        }
+        print("| measurement | accounts | workers | seconds | rate (msg/s) | ratio to raw | per-event cost vs first run with as many workers |")
+        print("|---|---|---|---|---|---|---|")
+        print(String(format: "| raw broker pass-through (publish+confirm, consume+ack) | | | %.2f | %.0f | 1.00 | |", result.rawSeconds, result.rawMessagesPerSecond))
         for run in result.runs {
             let name = run.queueSeconds.map { String(format: "backlog drained (queued first in %.1f s, then the workers started)", $0) }
+                ?? run.touchedAccounts.map { "end-to-end, accounts stored, events over \($0) of them" }
                 ?? "end-to-end (AMQP publish to committed state)"
-            print("| \(name) | " + String(format: "%d | %d | %.2f | %.0f | %.2f |",
-                         run.accounts, run.workers, run.seconds, run.eventsPerSecond, run.ratio))
+            print("| \(name) | " + String(format: "%d | %d | %.2f | %.0f | %.2f | %.2f |",
+                         run.accounts, run.workers, run.seconds, run.eventsPerSecond, run.ratio, run.relativeCost))
         }
         if let latency = result.healthLatency {
             print("")
@@ -179,11 +201,21 @@ struct Bench: AsyncParsableCommand {
             print("| half the 1-worker rate | \(latency.accounts) | \(latency.workers) | \(latency.offeredRate) | \(latency.events) | "
                 + String(format: "%.1f | %.1f | %.1f | %.1f |", latency.latency.p50, latency.latency.p90, latency.latency.p99, latency.latency.max))
         }
+        if let memory = result.workerMemory {
+            print("")
+            print("| worker memory: seconds | events applied | VmRSS MiB | VmHWM MiB |")
+            print("|---|---|---|---|")
+            for sample in memory.samples {
+                print(String(format: "| %.0f | %d | %.1f | %.1f |", sample.seconds, sample.events, sample.residentMiB, sample.peakMiB))
+            }
+            print(String(format: "worker memory: %d events at %d/s over %d accounts in %.0f s; VmRSS %.1f MiB after the first quarter, %.1f at the end (%+.2f MiB per 100k events), peak %.1f; exit status on SIGTERM %d",
+                         memory.events, memory.offeredRate, memory.accounts, memory.seconds, memory.warmResidentMiB,
+                         memory.finalResidentMiB, memory.growthMiBPer100kEvents, memory.peakMiB, memory.exitStatus))
+        }
         let escalationResult = signals > 0 ? try await escalation.run() : nil
         if let escalationResult { printEscalation(escalationResult) }
         var ingestResult: IngestReport?
         if httpSeconds > 0 {
-            guard httpConnections > 0 else { throw ValidationError("--http-connections must be positive") }
             var ingest = IngestBenchmark(settings: settings, logger: makeLogger(settings))
             ingest.duration = .seconds(httpSeconds)
             ingest.connections = httpConnections
