@@ -39,7 +39,7 @@ extension PipelineBenchmark {
         let clock = ContinuousClock()
         let began = clock.now
         return try await withPipeline(workers: 1) { store, publisher in
-            let before = try await storedCount(store)
+            let before = try await self.count(store, prefix: String(Self.storedAccount(0).dropLast()), in: .accounts)
             var applied = 0
             if before < templates {
                 let runID = "stored-templates-\(UUID().uuidString.prefix(8).lowercased())"
@@ -68,17 +68,6 @@ extension PipelineBenchmark {
             return StoringStep(
                 accounts: stored, added: stored - before, applied: applied, seconds: (clock.now - began).seconds)
         }
-    }
-
-    private func storedCount(_ store: Store) async throws -> Int {
-        let prefix = Self.storedAccount(0).dropLast()
-        let end = String(prefix.dropLast()) + "."
-        for try await value in try await store.client.query(
-            "SELECT count(*)::int8 FROM accounts WHERE account_id >= \(String(prefix)) AND account_id < \(end)", logger: logger
-        ).decode(Int.self) {
-            return value
-        }
-        return 0
     }
 
     /// Copies the rows of `table` of the template accounts to accounts `from..<to`: account `i` gets the rows of

@@ -400,18 +400,23 @@ public struct PipelineBenchmark: Sendable {
         }
     }
 
-    /// Events of one run committed so far: a range of the log's primary key, so the poll reads only the run's
-    /// index entries instead of scanning the whole log (it shares the database with the workers it measures).
-    func count(_ store: Store, prefix: String) async throws -> Int {
-        // The prefix ends in "-"; "." is the next character, so the range holds exactly the ids with the prefix.
+    /// Events of one run committed so far (or, `in: .accounts`, accounts stored under a prefix): a range of the
+    /// table's primary key, so the poll reads only the run's index entries instead of scanning the whole table (it
+    /// shares the database with the workers it measures).
+    func count(_ store: Store, prefix: String, in table: KeyedTable = .events) async throws -> Int {
+        // The prefix ends in "-"; "." is the next character, so the range holds exactly the keys with the prefix.
         let end = String(prefix.dropLast()) + "."
-        for try await value in try await store.client.query(
-            "SELECT count(*)::int8 FROM events WHERE message_id >= \(prefix) AND message_id < \(end)", logger: logger
-        ).decode(Int.self) {
+        let query: PostgresQuery = switch table {
+        case .events: "SELECT count(*)::int8 FROM events WHERE message_id >= \(prefix) AND message_id < \(end)"
+        case .accounts: "SELECT count(*)::int8 FROM accounts WHERE account_id >= \(prefix) AND account_id < \(end)"
+        }
+        for try await value in try await store.client.query(query, logger: logger).decode(Int.self) {
             return value
         }
         return 0
     }
+
+    enum KeyedTable { case events, accounts }
 }
 
 extension Duration {

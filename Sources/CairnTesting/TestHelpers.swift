@@ -20,12 +20,18 @@ extension AMQPConnection {
     public func peek(queue: String, count: Int = .max, timeout: Duration) async -> [AMQPDelivery] {
         // Unacknowledged deliveries are capped by the prefetch, so it must cover everything to be seen.
         let consumer = consume(queue: queue, prefetch: UInt16(clamping: max(1, min(count, 60_000))))
-        return await withTaskGroup(of: [AMQPDelivery]?.self) { group in
+        return await consumer.receive(count, timeout: timeout)
+    }
+}
+
+extension AMQPConsumer {
+    /// Waits for `count` deliveries, or until `timeout` passed; returns what arrived, without acknowledging it.
+    public func receive(_ count: Int, timeout: Duration) async -> [AMQPDelivery] {
+        await withTaskGroup(of: [AMQPDelivery]?.self) { group in
             group.addTask {
                 var received: [AMQPDelivery] = []
-                for await deliveries in consumer {
+                while received.count < count, let deliveries = await self.next(maxCount: count - received.count) {
                     received += deliveries
-                    if received.count >= count { break }
                 }
                 return received
             }

@@ -6,29 +6,6 @@ import Testing
 /// other's deliveries: a delivery tag, and an acknowledgement of every tag up to one, belong to a channel.
 @Suite("AMQP channels")
 struct AMQPChannelTests {
-    /// Waits for `count` deliveries from `consumer`, or until `timeout` passed; returns what arrived.
-    static func receive(_ count: Int, from consumer: AMQPConsumer, timeout: Duration) async -> [AMQPDelivery] {
-        await withTaskGroup(of: [AMQPDelivery]?.self) { group in
-            group.addTask {
-                var received: [AMQPDelivery] = []
-                while received.count < count, let deliveries = await consumer.next(maxCount: count - received.count) {
-                    received += deliveries
-                }
-                return received
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return nil
-            }
-            var result: [AMQPDelivery] = []
-            for await value in group {
-                if let value { result = value }
-                group.cancelAll()
-            }
-            return result
-        }
-    }
-
     @Test("Two consumers on one connection: one's acknowledgement of all its deliveries leaves the other's alone")
     func consumersHaveTheirOwnChannels() async throws {
         let environment = try await IsolatedEnvironment.make("channels")
@@ -41,12 +18,12 @@ struct AMQPChannelTests {
 
             try await connection.publishConfirmed(messages(to: first))
             let firstConsumer = connection.consume(queue: first, prefetch: 1000)
-            let held = await Self.receive(100, from: firstConsumer, timeout: .seconds(30))
+            let held = await firstConsumer.receive(100, timeout: .seconds(30))
             try #require(held.count == 100)
 
             try await connection.publishConfirmed(messages(to: second))
             let secondConsumer = connection.consume(queue: second, prefetch: 1000)
-            let done = await Self.receive(100, from: secondConsumer, timeout: .seconds(30))
+            let done = await secondConsumer.receive(100, timeout: .seconds(30))
             try #require(done.count == 100)
             // Everything up to the second consumer's last tag. On a shared channel that would take the first
             // consumer's deliveries with it (their tags are lower), and the nack below would close the channel.
@@ -54,7 +31,7 @@ struct AMQPChannelTests {
 
             // The first consumer hands its deliveries back: they must come again, marked redelivered.
             connection.nack(try #require(held.map(\.tag).max()), multiple: true, requeue: true)
-            let again = await Self.receive(100, from: firstConsumer, timeout: .seconds(30))
+            let again = await firstConsumer.receive(100, timeout: .seconds(30))
             #expect(again.count == 100)
             #expect(again.allSatisfy { $0.redelivered })
             #expect(Set(again.compactMap(\.messageID)) == Set(held.compactMap(\.messageID)))
