@@ -45,6 +45,9 @@ public struct CairnSettings: Sendable {
     /// Address the HTTP roles listen on.
     public var httpHost: String
     public var logLevel: Logger.Level
+    /// `CAIRN_PARENT_PID`: the process that started this one (a benchmark, a test run, a supervisor script). When
+    /// it is gone, this process stops gracefully, as on SIGTERM, instead of running on unwatched (see `watchParent`).
+    public var parentProcess: pid_t?
 
     public static let defaults: [String: String] = [
         "CAIRN_AMQP_URL": "amqp://guest:guest@127.0.0.1:5672/%2f",
@@ -66,6 +69,7 @@ public struct CairnSettings: Sendable {
         "CAIRN_SHUTDOWN_TIMEOUT": "30",
         "CAIRN_IDLE_TRANSACTION_TIMEOUT": "10",
         "CAIRN_API_AGGREGATE_MAX_AGE": "5",
+        "CAIRN_PARENT_PID": "",
         "LOG_LEVEL": "info",
     ]
 
@@ -138,6 +142,12 @@ public struct CairnSettings: Sendable {
             throw SettingsError(variable: "LOG_LEVEL", message: "must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         logLevel = level
+        if let text = environment["CAIRN_PARENT_PID"]?.trimmingCharacters(in: .whitespaces), !text.isEmpty {
+            guard let pid = pid_t(text), pid > 1 else {
+                throw SettingsError(variable: "CAIRN_PARENT_PID", message: "must be the process id of a running process, above 1")
+            }
+            parentProcess = pid
+        }
     }
 }
 

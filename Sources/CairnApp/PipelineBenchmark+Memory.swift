@@ -126,6 +126,7 @@ final class WorkerProcess: @unchecked Sendable {
         var environment = ProcessInfo.processInfo.environment
         environment["LOG_LEVEL"] = "warning"
         environment.removeValue(forKey: "CAIRN_METRICS_PORT")  // nothing scrapes it here; the port may be taken
+        environment["CAIRN_PARENT_PID"] = "\(getpid())"  // stops by itself if the benchmark is killed
         process.environment = environment
         process.standardOutput = output
         process.standardError = output

@@ -90,10 +90,26 @@ public func buildServiceGroup(
                 isReady: { connection.isConnected ? await store.isReachable(logger: logger) : false }))
     }
     armShutdownDeadline(settings.shutdownTimeout, logger: logger)
+    if let parent = settings.parentProcess { watchParent(parent, logger: logger) }
     return ServiceGroup(
         configuration: .init(
             services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
+}
+
+/// Stops this process gracefully, by sending it SIGTERM, once `parent` is no longer its parent: the parent exited
+/// or was killed, and this process was handed to another (init, a subreaper). A parent killed with SIGKILL cannot
+/// stop its children; without this they would run on, consuming and holding connections, with nobody to stop
+/// them. Polled through getppid() twice a second; the first look is after the first interval, when the service
+/// group's signal handlers are in place.
+func watchParent(_ parent: pid_t, logger: Logger) {
+    Task.detached {
+        repeat {
+            try? await Task.sleep(for: .milliseconds(500))
+        } while getppid() == parent
+        logger.warning("the process that started this one is gone; stopping", metadata: ["cairn.parent": "\(parent)"])
+        kill(getpid(), SIGTERM)
+    }
 }
 
 /// Bounds a graceful shutdown: once SIGTERM or SIGINT arrived, a process still running after `timeout` logs why

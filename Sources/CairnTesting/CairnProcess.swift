@@ -16,6 +16,9 @@ public final class CairnProcess: @unchecked Sendable {
         try handle.seekToEnd()
         process.executableURL = URL(fileURLWithPath: TestInfrastructure.binary)
         process.arguments = arguments
+        var environment = environment
+        // A role outlives a test run killed before it could stop its children; this makes it stop by itself.
+        environment["CAIRN_PARENT_PID"] = environment["CAIRN_PARENT_PID"] ?? "\(getpid())"
         process.environment = environment
         process.standardOutput = handle
         process.standardError = handle

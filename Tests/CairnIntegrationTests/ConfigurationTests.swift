@@ -58,6 +58,8 @@ struct ConfigurationTests {
         (["worker"], ["CAIRN_SHUTDOWN_TIMEOUT": "-1"], "CAIRN_SHUTDOWN_TIMEOUT: must be a number of seconds from 1 to 3600"),
         (["worker"], ["CAIRN_IDLE_TRANSACTION_TIMEOUT": "soon"], "CAIRN_IDLE_TRANSACTION_TIMEOUT: must be a number of seconds from 0 to 3600"),
         (["escalator"], ["CAIRN_IDLE_TRANSACTION_TIMEOUT": "3601"], "CAIRN_IDLE_TRANSACTION_TIMEOUT: must be a number of seconds from 0 to 3600"),
+        (["api"], ["CAIRN_PARENT_PID": "1"], "CAIRN_PARENT_PID: must be the process id of a running process, above 1"),
+        (["worker"], ["CAIRN_PARENT_PID": "me"], "CAIRN_PARENT_PID: must be the process id of a running process, above 1"),
         (["ingest"], ["CAIRN_INGEST_PUBLISHERS": "0"], "CAIRN_INGEST_PUBLISHERS: must be a number of connections from 1 to 16"),
         (["evaluate", "--truth", "no/such/truth.json"], [:], "--truth no/such/truth.json: cannot be read"),
         (["simulate", "--accounts", "0", "--out", "-"], [:], "--accounts must be at least 1"),
