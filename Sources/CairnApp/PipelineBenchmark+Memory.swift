@@ -118,7 +118,7 @@ final class WorkerProcess: @unchecked Sendable {
     static func start(logger: Logger) throws -> WorkerProcess {
         let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-bench-worker-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let output = try FileHandle(forWritingTo: log)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)

@@ -97,10 +97,10 @@ extension PipelineBenchmark {
             ORDER BY 1
             ON CONFLICT DO NOTHING
             """)
-        try query.binds.append(prefix, context: .default)
-        try query.binds.append(Int64(from), context: .default)
-        try query.binds.append(Int64(to - 1), context: .default)
-        try query.binds.append(Int64(templates), context: .default)
+        query.binds.append(prefix)
+        query.binds.append(Int64(from))
+        query.binds.append(Int64(to - 1))
+        query.binds.append(Int64(templates))
         _ = try await store.client.query(query, logger: logger)
     }
 }
