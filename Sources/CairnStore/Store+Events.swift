@@ -250,8 +250,16 @@ extension Store {
     /// "recent band changes" read are set here, from the row as it was (`SET` sees the old values).
     func save(_ states: [AccountState], on connection: PostgresConnection, logger: Logger) async throws {
         let ids = states.map(\.accountId)
+        let latest = Self.text(states.compactMap(\.lastEventAt).max())
+        // The stream clock (`Store.now(.stream)`): this writer's latest stored event time, in its own row, so two
+        // workers never wait on each other for it.
         try await connection.checkedQuery(
             """
+            WITH clock AS (
+                INSERT INTO stream_clock (writer, latest)
+                SELECT \(clockWriter), NULLIF(\(latest), '')::timestamptz WHERE \(latest) <> ''
+                ON CONFLICT (writer) DO UPDATE SET latest = GREATEST(stream_clock.latest, EXCLUDED.latest)
+            )
             UPDATE accounts a SET facts = x.facts::jsonb, name = NULLIF(x.n, ''), csm_id = NULLIF(x.c, ''),
                 segment = NULLIF(x.s, ''), at_risk = x.r, first_event_at = NULLIF(x.f, '')::timestamptz,
                 last_event_at = NULLIF(x.l, '')::timestamptz, event_count = x.e, updated_at = now(),

@@ -29,7 +29,7 @@ extension Store {
         case .wall:
             return Date()
         case .stream:
-            let rows = try await client.query("SELECT max(last_event_at) FROM accounts", logger: logger)
+            let rows = try await client.query("SELECT max(latest) FROM stream_clock", logger: logger)
             for try await latest in rows.decode(Date?.self) { return latest }
             return nil
         }
@@ -41,6 +41,13 @@ extension Store {
     /// in the process that holds the sweep lock, so two escalators never sweep at once.
     public func sweep(now: Date, chunk: Int = 500, logger: Logger) async throws -> SweepOutcome {
         var outcome = SweepOutcome(ran: false, accounts: 0, signals: 0)
+        // The stream clock keeps one row per process that ever wrote; only the latest matters. Rows a worker's open
+        // batch holds are skipped, so this never waits for one.
+        try await client.query(
+            """
+            DELETE FROM stream_clock WHERE writer IN (
+                SELECT writer FROM stream_clock WHERE latest < (SELECT max(latest) FROM stream_clock) FOR UPDATE SKIP LOCKED)
+            """, logger: logger)
         let staleBefore = now.addingTimeInterval(-86_400)
         while true {
             let step = try await client.checkedTransaction(logger: logger) { connection -> (ran: Bool, accounts: Int, signals: Int, done: Bool) in

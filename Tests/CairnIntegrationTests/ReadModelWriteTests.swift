@@ -146,4 +146,62 @@ struct ReadModelWriteTests {
         }
         await environment.tearDown()
     }
+
+    @Test("No index holds a column every event changes, so an account update that leaves the list's keys alone is HOT")
+    func accountUpdatesCanBeHOT() async throws {
+        let environment = try await IsolatedEnvironment.make("readmodel-hot")
+        try await environment.withStore { store in
+            var definitions: [String] = []
+            for try await definition in try await store.client.query(
+                "SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = 'accounts'::regclass"
+            ).decode(String.self) { definitions.append(definition) }
+            #expect(definitions.count >= 8, "\(definitions)")
+            for column in ["last_event_at", "first_event_at", "event_count", "facts", "updated_at"] {
+                #expect(!definitions.contains { $0.contains(column) }, "\(column) is indexed: \(definitions)")
+            }
+            #expect(try await store.integer("SELECT count(*)::int8 FROM pg_class WHERE relname = 'accounts' AND 'fillfactor=70' = ANY(reloptions)") == 1)
+
+            // The same usage, a minute apart: facts, last event time and count change, the list's keys do not.
+            for minute in 0..<6 {
+                _ = try await store.apply([Self.event(100 + minute, "Report Exported", hours: 48 + Double(minute) / 60)], logger: store.testLogger)
+            }
+            // Statistics reach pg_stat_user_tables when the writing session goes idle (at most about a second).
+            let hot = await eventually(timeout: .seconds(15), every: .milliseconds(200)) {
+                ((try? await store.integer("SELECT n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'accounts'")) ?? 0) >= 3
+            }
+            let counts = try await store.integer("SELECT n_tup_upd * 1000 + n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'accounts'")
+            #expect(hot, "account updates, HOT: \(counts / 1000), \(counts % 1000)")
+        }
+        await environment.tearDown()
+    }
+
+    @Test("The stream clock is the latest event time any writer stored, and stays so when the sweep prunes older writers' rows")
+    func streamClock() async throws {
+        let environment = try await IsolatedEnvironment.make("readmodel-clock")
+        try await environment.withStore { first in
+            #expect(try await first.now(.stream, logger: first.testLogger) == nil, "no event stored yet")
+            try await environment.withStore { second in
+                // Each writer its own account: a writer's row holds the latest event time of the accounts it wrote.
+                func event(_ index: Int, account: String, hours: Double) -> AccountEvent {
+                    AccountEvent(messageId: "clock-\(index)", type: .track, event: "Report Exported", accountId: account, userId: "ada",
+                                 timestamp: Self.start.addingTimeInterval(hours * 3_600))
+                }
+                _ = try await first.apply([event(200, account: "clock-a", hours: 10)], logger: first.testLogger)
+                _ = try await second.apply([event(201, account: "clock-b", hours: 30)], logger: second.testLogger)
+                _ = try await first.apply([event(202, account: "clock-a", hours: 20)], logger: first.testLogger)
+                // An older event later changes nothing: the clock never goes back.
+                _ = try await first.apply([event(203, account: "clock-a", hours: 15)], logger: first.testLogger)
+                #expect(try await first.now(.stream, logger: first.testLogger) == Self.start.addingTimeInterval(30 * 3_600))
+                #expect(try await first.integer("SELECT count(*)::int8 FROM stream_clock") == 2)
+                let older = try await first.integer("SELECT extract(epoch FROM min(latest))::int8 FROM stream_clock")
+                #expect(older == Int(Self.start.timeIntervalSince1970) + 20 * 3_600, "the first writer's row stays at its latest, 20 h")
+                _ = try await first.sweep(now: Self.start, logger: first.testLogger)
+                #expect(try await first.integer("SELECT count(*)::int8 FROM stream_clock") == 1, "only the latest row is kept")
+                #expect(try await second.now(.stream, logger: second.testLogger) == Self.start.addingTimeInterval(30 * 3_600))
+                _ = try await first.apply([event(204, account: "clock-a", hours: 40)], logger: first.testLogger)
+                #expect(try await second.now(.stream, logger: second.testLogger) == Self.start.addingTimeInterval(40 * 3_600))
+            }
+        }
+        await environment.tearDown()
+    }
 }
