@@ -10,6 +10,16 @@ extension Process {
     }
 }
 
+/// Whether process `pid` has ended: gone, or a zombie its parent has not reaped yet (a launcher, or the new parent
+/// of an orphan, may be slow to).
+public func processHasEnded(_ pid: pid_t) -> Bool {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else {
+        return true
+    }
+    let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).prefix(1)
+    return state == "Z" || state == "X"
+}
+
 extension TestInfrastructure {
     /// A new file under the test artifacts for a command's output, and a handle writing to it: give it to the
     /// command instead of a pipe, wait with `exited()`, then read the file.

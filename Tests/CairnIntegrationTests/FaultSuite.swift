@@ -128,10 +128,7 @@ struct BrokerCluster: Sendable {
         }
         guard Glibc.kill(pid, SIGKILL) == 0 else { throw TestError("kill -9 \(pid) failed: errno \(errno)") }
         for _ in 0..<200 {
-            // Gone, or a zombie waiting for its parent (the launcher) to reap it.
-            let state = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8))?
-                .split(separator: ")").last?.split(separator: " ").first
-            if state == nil || state == "Z" || state == "X" { return }
+            if processHasEnded(pid) { return }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw TestError("node \(names[index]) (pid \(pid)) still runs 10 s after kill -9")

@@ -226,21 +226,16 @@ struct ShutdownTests {
     @Test("A role whose parent was killed stops by itself, gracefully, and runs on while the parent lives (CAIRN_PARENT_PID)")
     func orphanStops() async throws {
         let environment = try await IsolatedEnvironment.make("orphan")
-        let directory = TestInfrastructure.artifacts.appendingPathComponent("logs", isDirectory: true)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let log = directory.appendingPathComponent("worker-\(environment.name).log")
-        let pidFile = directory.appendingPathComponent("worker-\(environment.name).pid")
-        try? FileManager.default.removeItem(at: pidFile)
-        // A shell stands in for the parent (a benchmark, a test run): it starts the worker with its own pid as
-        // CAIRN_PARENT_PID, writes the worker's pid to a file, and waits.
+        let (log, output) = try TestInfrastructure.outputFile("worker-\(environment.name).log")
+        let (pidFile, _) = try TestInfrastructure.outputFile("worker-\(environment.name).pid")
+        // A shell stands in for the parent (a benchmark, a test run): it starts the worker, with its own pid as
+        // CAIRN_PARENT_PID and its output in the log, writes the worker's pid to a file, and waits.
         let shell = Process()
         shell.executableURL = URL(fileURLWithPath: "/bin/sh")
-        shell.arguments = [
-            "-c", #"CAIRN_PARENT_PID=$$ "$0" worker >"$1" 2>&1 & echo $! >"$2"; wait"#, TestInfrastructure.binary, log.path, pidFile.path,
-        ]
+        shell.arguments = ["-c", #"CAIRN_PARENT_PID=$$ "$0" worker & echo $! >"$1"; wait"#, TestInfrastructure.binary, pidFile.path]
         shell.environment = environment.processEnvironment()
-        shell.standardOutput = FileHandle.nullDevice
-        shell.standardError = FileHandle.nullDevice
+        shell.standardOutput = output
+        shell.standardError = output
         try shell.run()
         defer { if shell.isRunning { kill(shell.processIdentifier, SIGKILL) } }
         func written() -> pid_t? {
@@ -248,30 +243,21 @@ struct ShutdownTests {
         }
         #expect(await eventually(timeout: .seconds(10)) { written() != nil }, "the shell wrote no pid")
         let worker = try #require(written())
-        defer { if !Self.ended(worker) { kill(worker, SIGKILL) } }
+        defer { if !processHasEnded(worker) { kill(worker, SIGKILL) } }
         func text() -> String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
         #expect(await eventually(timeout: .seconds(30)) { text().contains("AMQP connected") }, "the worker did not start: \(text())")
         try await Task.sleep(for: .seconds(1.5))  // three looks at its parent
-        #expect(!Self.ended(worker), "the worker stopped while its parent lived: \(text())")
+        #expect(!processHasEnded(worker), "the worker stopped while its parent lived: \(text())")
 
         let started = ContinuousClock.now
         kill(shell.processIdentifier, SIGKILL)
-        #expect(await eventually(timeout: Self.bound) { Self.ended(worker) }, "the orphan ran on: \(text())")
+        #expect(await eventually(timeout: Self.bound) { processHasEnded(worker) }, "the orphan ran on: \(text())")
         print("orphaned worker stopped \(ContinuousClock.now - started) after its parent was killed")
         let words = text()
         #expect(words.contains("the process that started this one is gone"), "\(words)")
         #expect(words.contains("shutting down gracefully") && words.contains("stopped consuming"), "\(words)")
         #expect(!words.contains("did not finish in time") && !words.contains("Fatal error"), "\(words)")
         await environment.tearDown()
-    }
-
-    /// Whether `pid` has exited: gone, or a zombie nobody has reaped yet (an orphan's new parent may be slow to).
-    static func ended(_ pid: pid_t) -> Bool {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")")
-        else { return true }
-        let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).prefix(1)
-        return state == "Z" || state == "X"
     }
 }
