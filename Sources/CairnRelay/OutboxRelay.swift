@@ -38,11 +38,12 @@ public struct OutboxRelay: Service {
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
             }
         }
-        // On a graceful shutdown, a last round, so the signals of a batch committed just before it leave now.
-        // Cancellation means stop at once: the pool may be closing too, and what is left is sent after a restart.
-        guard !Task.isCancelled else { return }
+        // On a graceful shutdown, last rounds until the outbox is empty (or a round fails), so what the batches
+        // committed just before it wrote leaves now: one round takes at most `batchSize` rows, and the consumers'
+        // last batches can leave more (the shutdown deadline bounds the whole). Cancellation means stop at once:
+        // the pool may be closing too, and what is left is sent after a restart.
         var declaredAtEnd = declared
-        _ = await relayOnce(declared: &declaredAtEnd)
+        while !Task.isCancelled, await relayOnce(declared: &declaredAtEnd) > 0 {}
     }
 
     /// One round: returns how many rows were sent (0 when there was nothing to send or the round failed).
