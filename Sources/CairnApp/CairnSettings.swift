@@ -4,6 +4,7 @@ public import CairnCore
 public import CairnHTTP
 public import CairnIngest
 public import CairnStore
+import CairnWorker
 public import Foundation
 public import Logging
 
@@ -27,6 +28,9 @@ public struct CairnSettings: Sendable {
     public var clock: EvaluationClock
     /// How often the escalator sweeps for accounts that time alone changes.
     public var sweepInterval: Duration
+    /// `CAIRN_WORKER_BATCH`: the most events a worker applies in one transaction. It holds twice as many
+    /// unacknowledged deliveries, so the next batch is waiting when one commits.
+    public var workerBatch: Int
     /// `CAIRN_BATCH_TIMEOUT`: seconds one batch's transaction may take before a worker or escalator exits with
     /// status 75 for its supervisor to restart it (see `Watchdog`).
     public var batchTimeout: Duration
@@ -65,6 +69,7 @@ public struct CairnSettings: Sendable {
         "CAIRN_CONFIG": "",
         "CAIRN_CLOCK": "wall",
         "CAIRN_SWEEP_INTERVAL": "60",
+        "CAIRN_WORKER_BATCH": "\(EventWorker.defaultBatch)",
         "CAIRN_BATCH_TIMEOUT": "120",
         "CAIRN_SHUTDOWN_TIMEOUT": "30",
         "CAIRN_IDLE_TRANSACTION_TIMEOUT": "10",
@@ -132,6 +137,10 @@ public struct CairnSettings: Sendable {
         }
         self.clock = clock
         sweepInterval = try seconds("CAIRN_SWEEP_INTERVAL", in: 0.1...86_400, as: ("0.1", "86400"))
+        guard let batch = Int(value("CAIRN_WORKER_BATCH")), (1...EventWorker.largestBatch).contains(batch) else {
+            throw SettingsError(variable: "CAIRN_WORKER_BATCH", message: "must be a number of events from 1 to \(EventWorker.largestBatch)")
+        }
+        workerBatch = batch
         batchTimeout = try seconds("CAIRN_BATCH_TIMEOUT", in: 1...3_600, as: ("1", "3600"))
         shutdownTimeout = try seconds("CAIRN_SHUTDOWN_TIMEOUT", in: 1...3_600, as: ("1", "3600"))
         idleTransactionTimeout = try seconds("CAIRN_IDLE_TRANSACTION_TIMEOUT", in: 0...3_600, as: ("0", "3600"))

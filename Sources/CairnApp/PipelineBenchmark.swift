@@ -387,10 +387,15 @@ public struct PipelineBenchmark: Sendable {
             AMQPConnection(configuration: settings.amqp, topology: CairnTopology.core, logger: logger)
         }
         let publisher = AMQPConnection(configuration: settings.amqp, topology: CairnTopology.core, logger: logger)
+        let batch = settings.workerBatch
         let services = connections.flatMap { connection -> [@Sendable () async throws -> Void] in
             [
                 { try await OutboxRelay(store: store, connection: connection, logger: logger).run() },
-                { try await EventWorker(store: store, connection: connection, logger: logger).run() },
+                {
+                    var worker = EventWorker(store: store, connection: connection, logger: logger)
+                    worker.maxBatch = batch
+                    try await worker.run()
+                },
             ]
         }
         return try await withBenchmarkServices(

@@ -47,6 +47,7 @@ public func buildServiceGroup(
     if roles.contains(.worker) {
         var worker = EventWorker(store: store, connection: connection, logger: logger)
         worker.batchTimeout = settings.batchTimeout
+        worker.maxBatch = settings.workerBatch
         services.append(worker)
     }
     if roles.contains(.escalator) {

@@ -237,3 +237,52 @@ extension Migration {
             ALTER TABLE accounts SET (fillfactor = 70)
             """)
 }
+
+extension Migration {
+    /// Health and daily-usage updates that can be HOT, as the account rows' since migration 9. A batch rewrites the
+    /// health row of every account it touched (evaluation time, components, explanation) and adds to the day's
+    /// usage count; where the score, band and change times stay, no indexed column changes, but a full page has no
+    /// room for the new version, so the update still went to another page and into every index. Fill factor 70
+    /// leaves that room on pages written from now on.
+    static let hotHealthUpdates = Migration(
+        version: 10, name: "health and usage updates that can be HOT",
+        sql: """
+            ALTER TABLE health SET (fillfactor = 70);
+            ALTER TABLE account_activity SET (fillfactor = 70);
+            ALTER TABLE journey SET (fillfactor = 70)
+            """)
+}
+
+extension Migration {
+    /// The account's facts and the health's components as `json`, not `jsonb`. Each batch reads both as text and
+    /// writes them back for every account it touched; `jsonb` parsed the text on every write and printed it on
+    /// every read, where `json` keeps the text as given. Nothing looks inside them but the account detail (plan
+    /// and seats, which `json`'s operators read as well), and no index or comparison needs `jsonb`. The change
+    /// rewrites both tables, which also lays their rows out with the fill factor of migrations 9 and 10.
+    static let factsAsText = Migration(
+        version: 11, name: "facts and components kept as json text",
+        sql: """
+            ALTER TABLE accounts ALTER COLUMN facts DROP DEFAULT;
+            ALTER TABLE accounts ALTER COLUMN facts TYPE json USING facts::json;
+            ALTER TABLE accounts ALTER COLUMN facts SET DEFAULT '{}';
+            ALTER TABLE health ALTER COLUMN components TYPE json USING components::json
+            """)
+}
+
+extension Migration {
+    /// User updates that can be HOT. A batch upserts the row of every user it saw (last seen, count, active days),
+    /// and `users_recent` indexed `last_seen_at`, which every such update changes: each one added an entry to the
+    /// table's three indexes, and the active-user count, which reads that index for every account of every batch,
+    /// walked the dead entries between vacuums. The index now holds the day last seen, which changes once a day
+    /// per user; the count narrows by day through it and checks the exact time on the row.
+    static let hotUserUpdates = Migration(
+        version: 12, name: "user updates that can be HOT",
+        sql: """
+            ALTER TABLE users ADD COLUMN last_seen_day date;
+            UPDATE users SET last_seen_day = (last_seen_at AT TIME ZONE 'UTC')::date;
+            ALTER TABLE users ALTER COLUMN last_seen_day SET NOT NULL;
+            DROP INDEX users_recent;
+            CREATE INDEX users_recent ON users (account_id, last_seen_day);
+            ALTER TABLE users SET (fillfactor = 70)
+            """)
+}

@@ -16,7 +16,7 @@ struct Migration: Sendable {
 extension Migration {
     static let all: [Migration] = [
         walkingSkeleton, learnedAccounts, journeysAndHealth, taskLifecycle, readModel, readModelWrittenOnce, stageVisits,
-        writesWithoutRowTriggers, hotAccountUpdates,
+        writesWithoutRowTriggers, hotAccountUpdates, hotHealthUpdates, factsAsText, hotUserUpdates,
     ]
 
     static let walkingSkeleton = Migration(

@@ -82,7 +82,7 @@ enum AccountDetailJSON {
                     WHERE t.account_id = a.account_id AND t.kind = 'task' AND t.status IN ('open', 'acknowledged', 'snoozed')),
                 'contract', jsonb_strip_nulls(jsonb_build_object(
                     'plan', a.facts->'plan'->>'value',
-                    'seats', CASE WHEN jsonb_typeof(a.facts->'seats'->'value') = 'number'
+                    'seats', CASE WHEN json_typeof(a.facts->'seats'->'value') = 'number'
                                    AND abs((a.facts->'seats'->>'value')::float8) < 9.2e18
                              THEN round((a.facts->'seats'->>'value')::float8)::int8 END,
                     'arr', a.arr, 'renewalDate', \(ts("a.renewal_at")), 'contractSignedAt', \(ts("a.contract_at")))),

@@ -153,7 +153,8 @@ extension Store {
             SELECT x.id, c.n
             FROM unnest(\(ids), \(ids.map { now[$0]!.addingTimeInterval(-30 * 86_400) })) AS x(id, since)
             CROSS JOIN LATERAL (
-                SELECT count(*)::int8 AS n FROM users u WHERE u.account_id = x.id AND u.last_seen_at >= x.since
+                SELECT count(*)::int8 AS n FROM users u
+                WHERE u.account_id = x.id AND u.last_seen_day >= (x.since AT TIME ZONE 'UTC')::date AND u.last_seen_at >= x.since
             ) c
             WHERE c.n > 0
             """, logger: logger)
@@ -190,8 +191,10 @@ extension Store {
         let values = keys.map { users[$0]! }
         try await connection.checkedQuery(
             """
-            INSERT INTO users (account_id, user_id, role, role_at, left_at, active_days, first_seen_at, last_seen_at, event_count)
-            SELECT a, u, NULLIF(r, ''), NULLIF(ra, '')::timestamptz, NULLIF(la, '')::timestamptz, d::int4[], f, l, c
+            INSERT INTO users (account_id, user_id, role, role_at, left_at, active_days, first_seen_at, last_seen_at, last_seen_day,
+                               event_count)
+            SELECT a, u, NULLIF(r, ''), NULLIF(ra, '')::timestamptz, NULLIF(la, '')::timestamptz, d::int4[], f, l,
+                   (l AT TIME ZONE 'UTC')::date, c
             FROM unnest(\(keys.map(\.account)), \(keys.map(\.user)), \(values.map { $0.person.role.orEmpty }),
                         \(values.map { $0.person.roleAt.map(Timestamp.format).orEmpty }),
                         \(values.map { $0.person.leftAt.map(Timestamp.format).orEmpty }),
@@ -208,6 +211,7 @@ extension Store {
                     END,
                 first_seen_at = LEAST(users.first_seen_at, EXCLUDED.first_seen_at),
                 last_seen_at = GREATEST(users.last_seen_at, EXCLUDED.last_seen_at),
+                last_seen_day = GREATEST(users.last_seen_day, EXCLUDED.last_seen_day),
                 event_count = users.event_count + EXCLUDED.event_count
             """, logger: logger)
     }
@@ -260,7 +264,7 @@ extension Store {
                 SELECT \(clockWriter), NULLIF(\(latest), '')::timestamptz WHERE \(latest) <> ''
                 ON CONFLICT (writer) DO UPDATE SET latest = GREATEST(stream_clock.latest, EXCLUDED.latest)
             )
-            UPDATE accounts a SET facts = x.facts::jsonb, name = NULLIF(x.n, ''), csm_id = NULLIF(x.c, ''),
+            UPDATE accounts a SET facts = x.facts::json, name = NULLIF(x.n, ''), csm_id = NULLIF(x.c, ''),
                 segment = NULLIF(x.s, ''), at_risk = x.r, first_event_at = NULLIF(x.f, '')::timestamptz,
                 last_event_at = NULLIF(x.l, '')::timestamptz, event_count = x.e, updated_at = now(),
                 stage = x.st, score = CASE WHEN x.b = '' THEN a.score ELSE x.sc END,
@@ -318,7 +322,7 @@ extension Store {
                 WHERE (health_history.score, health_history.band) IS DISTINCT FROM (EXCLUDED.score, EXCLUDED.band)
             )
             INSERT INTO health (account_id, score, band, components, explanation, evaluated_at, band_changed_at, score_changed_at)
-            SELECT id, s, b, c::jsonb, e, t, t, clock_timestamp()
+            SELECT id, s, b, c::json, e, t, t, clock_timestamp()
             FROM unnest(\(scored.map(\.0)), \(scored.map(\.1.score)), \(scored.map(\.1.band.rawValue)),
                         \(scored.map { StateCodec.encode(components: $0.1.components) }), \(scored.map(\.1.explanation)),
                         \(scored.map(\.1.evaluatedAt))) AS x(id, s, b, c, e, t)

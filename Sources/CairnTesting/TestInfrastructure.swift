@@ -249,6 +249,16 @@ extension IsolatedEnvironment {
     }
 }
 
+extension IsolatedEnvironment {
+    /// The prefetch count of each consumer on `queue` in this environment's vhost, as the broker reports it.
+    public func consumerPrefetchCounts(on queue: String) async throws -> [Int] {
+        let data = try await Management(base: managementURL).get("/api/consumers/\(amqp.virtualHost)")
+        let list = try JSONSerialization.jsonObject(with: data) as? [[String: Any]] ?? []
+        return list.filter { (($0["queue"] as? [String: Any])?["name"] as? String) == queue }
+            .compactMap { $0["prefetch_count"] as? Int }
+    }
+}
+
 /// The RabbitMQ management HTTP API, for creating and deleting test vhosts.
 struct Management {
     let base: URL

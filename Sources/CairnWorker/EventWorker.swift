@@ -8,10 +8,16 @@ public import ServiceLifecycle
 /// Consumes `cairn.events.work` and applies each batch to PostgreSQL in one transaction, acknowledging the batch
 /// only after it committed. Stateless: run as many as the load needs.
 public struct EventWorker: Service {
-    public var prefetch: UInt16 = UInt16(Self.defaultPrefetch)
-    /// Unacknowledged deliveries a worker holds at most, unless `prefetch` is set.
-    public static let defaultPrefetch = 512
-    public var maxBatch = 256
+    /// The most events applied in one transaction (`CAIRN_WORKER_BATCH`). The worker holds twice as many
+    /// unacknowledged deliveries (`prefetch`), so the next batch is waiting when one commits.
+    public var maxBatch = Self.defaultBatch
+    public static let defaultBatch = 256
+    public static let largestBatch = 8_192
+    /// Unacknowledged deliveries the worker holds at most: twice `maxBatch`.
+    public var prefetch: UInt16 { UInt16(Self.prefetch(forBatch: maxBatch)) }
+    public static func prefetch(forBatch batch: Int) -> Int { 2 * batch }
+    /// Unacknowledged deliveries a worker holds at most with the default batch.
+    public static let defaultPrefetch = prefetch(forBatch: defaultBatch)
     /// How long one batch's transaction may take before the process gives up and exits (see `Watchdog`).
     public var batchTimeout: Duration = .seconds(120)
 

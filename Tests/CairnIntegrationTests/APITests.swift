@@ -119,6 +119,8 @@ struct APITests {
         let busyAdmin = (busy["usersByPersona"] as? [String: [[String: Any]]])?["admin"]?.first
         #expect((busyAdmin?["activeDaysLast30"] as? Int ?? 0) > 0)
         #expect((account["contract"] as? [String: Any])?["arr"] as? Double == 8_000)
+        // Seats are read out of the stored facts (json) by the detail's query.
+        #expect((account["contract"] as? [String: Any])?["seats"] as? Int == 40, "\(account["contract"] ?? "none")")
 
         // The timeline pages through every event of the account exactly once, newest first.
         let total = fixture.events.filter { $0.accountId == "acct-0" }.count

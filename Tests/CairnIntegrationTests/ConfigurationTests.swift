@@ -55,6 +55,9 @@ struct ConfigurationTests {
     @Test("Bad settings and bad command options stop the command with the variable or option named", arguments: [
         (["worker"], ["CAIRN_SWEEP_INTERVAL": "never"], "CAIRN_SWEEP_INTERVAL: must be a number of seconds"),
         (["worker"], ["CAIRN_BATCH_TIMEOUT": "0"], "CAIRN_BATCH_TIMEOUT: must be a number of seconds from 1 to 3600"),
+        (["worker"], ["CAIRN_WORKER_BATCH": "0"], "CAIRN_WORKER_BATCH: must be a number of events from 1 to 8192"),
+        (["worker"], ["CAIRN_WORKER_BATCH": "8193"], "CAIRN_WORKER_BATCH: must be a number of events from 1 to 8192"),
+        (["bench"], ["CAIRN_WORKER_BATCH": "lots"], "CAIRN_WORKER_BATCH: must be a number of events from 1 to 8192"),
         (["worker"], ["CAIRN_SHUTDOWN_TIMEOUT": "-1"], "CAIRN_SHUTDOWN_TIMEOUT: must be a number of seconds from 1 to 3600"),
         (["worker"], ["CAIRN_IDLE_TRANSACTION_TIMEOUT": "soon"], "CAIRN_IDLE_TRANSACTION_TIMEOUT: must be a number of seconds from 0 to 3600"),
         (["escalator"], ["CAIRN_IDLE_TRANSACTION_TIMEOUT": "3601"], "CAIRN_IDLE_TRANSACTION_TIMEOUT: must be a number of seconds from 0 to 3600"),

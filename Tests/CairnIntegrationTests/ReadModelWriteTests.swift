@@ -1,5 +1,5 @@
 import CairnCore
-import CairnStore
+@testable import CairnStore
 import CairnTesting
 import Foundation
 import PostgresNIO
@@ -147,7 +147,7 @@ struct ReadModelWriteTests {
         await environment.tearDown()
     }
 
-    @Test("No index holds a column every event changes, so an account update that leaves the list's keys alone is HOT")
+    @Test("No index holds a column every event changes, so account, health and usage updates that leave the indexed keys alone are HOT")
     func accountUpdatesCanBeHOT() async throws {
         let environment = try await IsolatedEnvironment.make("readmodel-hot")
         try await environment.withStore { store in
@@ -159,18 +159,48 @@ struct ReadModelWriteTests {
             for column in ["last_event_at", "first_event_at", "event_count", "facts", "updated_at"] {
                 #expect(!definitions.contains { $0.contains(column) }, "\(column) is indexed: \(definitions)")
             }
-            #expect(try await store.integer("SELECT count(*)::int8 FROM pg_class WHERE relname = 'accounts' AND 'fillfactor=70' = ANY(reloptions)") == 1)
+            for table in ["accounts", "health", "account_activity", "journey", "users"] {
+                #expect(
+                    try await store.integer("SELECT count(*)::int8 FROM pg_class WHERE relname = \(table) AND 'fillfactor=70' = ANY(reloptions)") == 1,
+                    "\(table): fill factor")
+            }
 
             // The same usage, a minute apart: facts, last event time and count change, the list's keys do not.
             for minute in 0..<6 {
                 _ = try await store.apply([Self.event(100 + minute, "Report Exported", hours: 48 + Double(minute) / 60)], logger: store.testLogger)
             }
             // Statistics reach pg_stat_user_tables when the writing session goes idle (at most about a second).
-            let hot = await eventually(timeout: .seconds(15), every: .milliseconds(200)) {
-                ((try? await store.integer("SELECT n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'accounts'")) ?? 0) >= 3
+            // The health row (same score and band), the day's usage count and the user (seen again the same day) are
+            // rewritten the same way.
+            for table in ["accounts", "health", "account_activity", "users"] {
+                let hot = await eventually(timeout: .seconds(15), every: .milliseconds(200)) {
+                    ((try? await store.integer("SELECT n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = \(table)")) ?? 0) >= 3
+                }
+                let counts = try await store.integer("SELECT n_tup_upd * 1000 + n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = \(table)")
+                #expect(hot, "\(table) updates, HOT: \(counts / 1000), \(counts % 1000)")
             }
-            let counts = try await store.integer("SELECT n_tup_upd * 1000 + n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'accounts'")
-            #expect(hot, "account updates, HOT: \(counts / 1000), \(counts % 1000)")
+        }
+        await environment.tearDown()
+    }
+
+    @Test("Users active in the last 30 days are counted to the second, though the index narrows them by day")
+    func activeUsersToTheSecond() async throws {
+        let environment = try await IsolatedEnvironment.make("readmodel-active")
+        try await environment.withStore { store in
+            let boundary = Self.start.addingTimeInterval(-30 * 86_400)
+            func seen(_ index: Int, _ user: String, at time: Date) -> AccountEvent {
+                AccountEvent(messageId: "active-\(index)", type: .track, event: "Report Exported", accountId: "active", userId: user,
+                             timestamp: time)
+            }
+            // A minute before the 30-day boundary (the same UTC day as the boundary), a minute after it, and now.
+            _ = try await store.apply(
+                [seen(0, "old", at: boundary.addingTimeInterval(-60)), seen(1, "edge", at: boundary.addingTimeInterval(60)),
+                 seen(2, "new", at: Self.start)], logger: store.testLogger)
+            #expect(Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: boundary).hour! >= 1)
+            let contexts = try await store.client.withConnection { connection in
+                try await store.loadContexts(["active"], now: ["active": Self.start], on: connection, logger: store.testLogger)
+            }
+            #expect(contexts["active"]?.activeUsers == 2, "edge and new; old was seen a minute too early")
         }
         await environment.tearDown()
     }
