@@ -77,12 +77,7 @@ struct PipelineTests {
     func killedWorkerLosesAndDoublesNothing() async throws {
         let environment = try await IsolatedEnvironment.make("kill")
         let total = 10_000
-        let start = Date(timeIntervalSince1970: 1_790_000_000)
-        let events = (0..<total).map { index in
-            AccountEvent.usage(
-                messageId: "e-\(index)", accountId: "acct-\(index % 100)", userId: "u-\(index % 700)",
-                at: start.addingTimeInterval(Double(index) * 60))
-        }
+        let events = AccountEvent.usageStream(count: total, accounts: 100, users: 700)
         try await environment.withAMQP { connection in
             for chunk in stride(from: 0, to: total, by: 1000) {
                 try await connection.publishConfirmed(events[chunk..<min(chunk + 1000, total)].map(\.message))
@@ -228,6 +223,17 @@ struct PipelineTests {
 extension AccountEvent {
     static func usage(messageId: String, accountId: String, userId: String, at: Date) -> AccountEvent {
         AccountEvent(messageId: messageId, type: .track, event: "Report Exported", accountId: accountId, userId: userId, timestamp: at)
+    }
+
+    /// `count` usage events a minute apart, message ids `<prefix>-<index>`, over `accounts` accounts and `users` users
+    /// taken in turn.
+    static func usageStream(_ prefix: String = "e", count: Int, accounts: Int, users: Int) -> [AccountEvent] {
+        let start = Date(timeIntervalSince1970: 1_790_000_000)
+        return (0..<count).map { index in
+            usage(
+                messageId: "\(prefix)-\(index)", accountId: "acct-\(index % accounts)", userId: "u-\(index % users)",
+                at: start.addingTimeInterval(Double(index) * 60))
+        }
     }
 
     var message: AMQPMessage {

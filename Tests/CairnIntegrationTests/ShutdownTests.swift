@@ -32,12 +32,7 @@ struct ShutdownTests {
     func busyWorker() async throws {
         let environment = try await IsolatedEnvironment.make("stop-worker")
         let total = 6_000
-        let start = Date(timeIntervalSince1970: 1_790_000_000)
-        let events = (0..<total).map { index in
-            AccountEvent.usage(
-                messageId: "e-\(index)", accountId: "acct-\(index % 200)", userId: "u-\(index % 900)",
-                at: start.addingTimeInterval(Double(index) * 60))
-        }
+        let events = AccountEvent.usageStream(count: total, accounts: 200, users: 900)
         try await environment.withAMQP { connection in
             for chunk in stride(from: 0, to: total, by: 1000) {
                 try await connection.publishConfirmed(events[chunk..<min(chunk + 1000, total)].map(\.message))

@@ -15,12 +15,7 @@ struct WorkerBatchTests {
     func configuredBatch() async throws {
         let environment = try await IsolatedEnvironment.make("worker-batch")
         let total = 400
-        let start = Date(timeIntervalSince1970: 1_790_000_000)
-        let events = (0..<total).map { index in
-            AccountEvent.usage(
-                messageId: "b-\(index)", accountId: "acct-\(index % 50)", userId: "u-\(index % 120)",
-                at: start.addingTimeInterval(Double(index) * 60))
-        }
+        let events = AccountEvent.usageStream("b", count: total, accounts: 50, users: 120)
         // Queued before the worker starts, so its batches fill up to the limit.
         try await environment.withAMQP { try await $0.publishConfirmed(events.map(\.message)) }
         var processEnvironment = environment.processEnvironment()
