@@ -7,13 +7,14 @@ extension Store {
 
     /// Applies the migrations not yet applied, in order, each in its own transaction. Safe to run from several
     /// processes at once: they take turns on an advisory lock, and the later ones find nothing left to do.
+    /// - Parameter last: apply the migrations up to this version only (an older schema, for upgrade tests).
     /// - Returns: the versions this call applied.
     @discardableResult
-    public func migrate() async throws -> [Int] {
+    public func migrate(through last: Int = .max) async throws -> [Int] {
         try await client.withConnection { connection in
             try await connection.checkedQuery("SELECT pg_advisory_lock(\(Self.migrationLock))", logger: logger)
             do {
-                let applied = try await applyPending(on: connection)
+                let applied = try await applyPending(through: last, on: connection)
                 try await connection.checkedQuery("SELECT pg_advisory_unlock(\(Self.migrationLock))", logger: logger)
                 return applied
             } catch {
@@ -23,7 +24,7 @@ extension Store {
         }
     }
 
-    private func applyPending(on connection: PostgresConnection) async throws -> [Int] {
+    private func applyPending(through last: Int, on connection: PostgresConnection) async throws -> [Int] {
         try await connection.checkedQuery(
             """
             CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -36,7 +37,7 @@ extension Store {
             done.insert(version)
         }
         var applied: [Int] = []
-        for migration in Migration.all where !done.contains(migration.version) {
+        for migration in Migration.all where migration.version <= last && !done.contains(migration.version) {
             do {
                 try await connection.checkedTransaction(logger: logger) { transaction in
                     for statement in migration.statements {

@@ -56,8 +56,8 @@ public struct IsolatedEnvironment: Sendable {
     let managementURL: URL
     let adminDatabaseURL: String
 
-    /// Creates the vhost and the database, and migrates the database.
-    public static func make(_ label: String, on servers: TestServers = .shared) async throws -> IsolatedEnvironment {
+    /// Creates the vhost and the database, and migrates the database (through `schema`, when given: an older schema).
+    public static func make(_ label: String, on servers: TestServers = .shared, schema: Int = .max) async throws -> IsolatedEnvironment {
         let name = "\(label.lowercased().filter { $0.isLetter || $0.isNumber }.prefix(24))_\(UUID().uuidString.prefix(8).lowercased())"
         guard let management = URL(string: servers.managementURL) else { throw TestError("bad management URL") }
         var amqp = try AMQPConfiguration(url: servers.amqpURL)
@@ -71,7 +71,7 @@ public struct IsolatedEnvironment: Sendable {
         try await withStore(admin) { store in
             _ = try await store.client.query(PostgresQuery(unsafeSQL: #"CREATE DATABASE "\#(database.database)""#))
         }
-        _ = try await withStore(database) { try await $0.migrate() }
+        _ = try await withStore(database) { try await $0.migrate(through: schema) }
         return IsolatedEnvironment(
             name: name, amqp: amqp, database: database, managementURL: management, adminDatabaseURL: servers.databaseURL)
     }
