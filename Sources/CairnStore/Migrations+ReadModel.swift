@@ -274,15 +274,16 @@ extension Migration {
     /// and `users_recent` indexed `last_seen_at`, which every such update changes: each one added an entry to the
     /// table's three indexes, and the active-user count, which reads that index for every account of every batch,
     /// walked the dead entries between vacuums. The index now holds the day last seen, which changes once a day
-    /// per user; the count narrows by day through it and checks the exact time on the row.
+    /// per user; the count narrows by day through it and checks the exact time on the row. The old index goes
+    /// first, so the one pass over every user that fills the new column does not also keep it up to date.
     static let hotUserUpdates = Migration(
         version: 12, name: "user updates that can be HOT",
         sql: """
+            DROP INDEX users_recent;
+            ALTER TABLE users SET (fillfactor = 70);
             ALTER TABLE users ADD COLUMN last_seen_day date;
             UPDATE users SET last_seen_day = (last_seen_at AT TIME ZONE 'UTC')::date;
             ALTER TABLE users ALTER COLUMN last_seen_day SET NOT NULL;
-            DROP INDEX users_recent;
-            CREATE INDEX users_recent ON users (account_id, last_seen_day);
-            ALTER TABLE users SET (fillfactor = 70)
+            CREATE INDEX users_recent ON users (account_id, last_seen_day)
             """)
 }
