@@ -30,7 +30,13 @@ struct WorkerBatchTests {
             }
         }
         #expect(applied, "\(worker.log)")
-        #expect(try await environment.consumerPrefetchCounts(on: CairnTopology.eventsWork) == [80])
+        // The management API lists a consumer once its statistics are in (every few seconds; later on a busy broker).
+        var prefetchCounts: [Int] = []
+        for _ in 0..<120 where prefetchCounts.isEmpty {
+            prefetchCounts = try await environment.consumerPrefetchCounts(on: CairnTopology.eventsWork)
+            if prefetchCounts.isEmpty { try await Task.sleep(for: .milliseconds(250)) }
+        }
+        #expect(prefetchCounts == [80])
         #expect(await worker.terminate() == 0)
 
         // Every committed batch, from the worker's debug log: none over 40, and together all 400 events.
