@@ -50,6 +50,11 @@ public enum JourneyEngine {
         for var signal in signals where next.facts.raised[signal.signalId] == nil {
             next.facts.raised[signal.signalId] = signal.at
             signal.raisedAt = now
+            signal.stage =
+                signal.kind == SignalKind.stageEntered
+                ? signal.data["stage"]?.stringValue.flatMap(JourneyStage.init(rawValue:))
+                : next.stageHistory.last { $0.enteredAt <= signal.at }?.stage ?? .awareness
+            signal.band = next.health?.band
             fresh.append(signal)
         }
         next.facts.prune(now: now)

@@ -44,7 +44,9 @@ public struct Playbook: Sendable, Hashable {
         public var bandTo: HealthBand?
         /// `contact.role_changed`: the new role.
         public var roles: Set<String>?
-        /// The account's current stage and band when the signal is handled.
+        /// The account's stage and band as the signal carries them (the stage at the signal's time, the stage
+        /// entered for `stage.entered`, the band once the engine had evaluated it), so a lagging escalator decides
+        /// as a prompt one; the account's current ones for a signal without them.
         public var stages: Set<JourneyStage>?
         public var bands: Set<HealthBand>?
         /// `renewal.window_opened`: which windows (days before renewal).
@@ -68,8 +70,8 @@ public struct Playbook: Sendable, Hashable {
             if let bandFrom, signal.data["from"]?.stringValue != bandFrom.rawValue { return false }
             if let bandTo, signal.data["to"]?.stringValue != bandTo.rawValue { return false }
             if let roles, !roles.contains(signal.data["role"]?.stringValue ?? "") { return false }
-            if let stages, !stages.contains(account.stage) { return false }
-            if let bands, !(account.health.map { bands.contains($0.band) } ?? false) { return false }
+            if let stages, !stages.contains(signal.stage ?? account.stage) { return false }
+            if let bands, !((signal.band ?? account.health?.band).map(bands.contains) ?? false) { return false }
             if let windowDays, !windowDays.contains(Int(signal.data["days"]?.doubleValue ?? -1)) { return false }
             return true
         }

@@ -10,14 +10,23 @@ public struct Signal: Sendable, Hashable, Codable {
     public var data: [String: JSONValue]
     /// The evaluation time at which the engine found it (it may be long after `at`: a late event, a backfill).
     public var raisedAt: Date?
+    /// The account's stage at `at` (for `stage.entered`, the stage entered), as the engine knew it when raising it.
+    public var stage: JourneyStage?
+    /// The account's band once the engine had evaluated the facts that raised it.
+    public var band: HealthBand?
 
-    public init(signalId: String, kind: String, accountId: String, at: Date, data: [String: JSONValue], raisedAt: Date? = nil) {
+    public init(
+        signalId: String, kind: String, accountId: String, at: Date, data: [String: JSONValue], raisedAt: Date? = nil,
+        stage: JourneyStage? = nil, band: HealthBand? = nil
+    ) {
         self.signalId = signalId
         self.kind = kind
         self.accountId = accountId
         self.at = at
         self.data = data
         self.raisedAt = raisedAt
+        self.stage = stage
+        self.band = band
     }
 
     public static func parse(_ bytes: some Collection<UInt8>) throws -> Signal {

@@ -90,6 +90,34 @@ struct EscalationTests {
         #expect(Escalation.plan(for: signal(SignalKind.npsPromoter, ["score": 10]), account: account(band: .red), now: at) == EscalationPlan())
     }
 
+    @Test("Stage and band conditions read the account as the signal carries it, not as it is when the escalator handles it")
+    func conditionsReadTheSignalsSnapshot() throws {
+        // The account entered kickoff, and had moved on to adoption by the time a lagging escalator got the signal.
+        var kickoff = signal(SignalKind.stageEntered, ["stage": "kickoff"])
+        kickoff.stage = .kickoff
+        #expect(Escalation.plan(for: kickoff, account: account(), now: at).tasks.map(\.playbook) == ["first-90-days"])
+        // A signal written before signals carried a stage is judged on the account as it is now.
+        kickoff.stage = nil
+        #expect(Escalation.plan(for: kickoff, account: account(), now: at) == EscalationPlan())
+
+        // A promoter while green asks for a review even if the account has turned red since; one while red does not.
+        var promoter = signal(SignalKind.npsPromoter, ["score": 10])
+        promoter.band = .green
+        #expect(Escalation.plan(for: promoter, account: account(band: .red), now: at).tasks.map(\.playbook) == ["advocacy-ask"])
+        promoter.band = .red
+        #expect(Escalation.plan(for: promoter, account: account(band: .green), now: at) == EscalationPlan())
+    }
+
+    @Test("A signal carries its stage and band through JSON, and one without them still parses")
+    func signalSnapshotCoding() throws {
+        var raised = signal(SignalKind.npsPromoter, ["score": 10])
+        (raised.stage, raised.band, raised.raisedAt) = (.adoption, .green, at)
+        #expect(try Signal.parse(raised.encoded()) == raised)
+        let old = #"{"signalId":"s1","kind":"nps.promoter","accountId":"acme","at":"2026-11-23T08:00:00Z","data":{"score":10}}"#
+        let parsed = try Signal.parse(Array(old.utf8))
+        #expect(parsed.stage == nil && parsed.band == nil && parsed.kind == SignalKind.npsPromoter)
+    }
+
     @Test("A late task goes to the CSM's manager, else the pool's, else the default manager")
     func managers() {
         let roster = Roster(

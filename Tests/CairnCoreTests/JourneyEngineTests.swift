@@ -274,6 +274,28 @@ struct JourneyStoryTests {
         #expect(harness.state.stageHistory.map(\.stage) == [.purchase, .churned, .retention])
     }
 
+    @Test("Each signal carries the stage the account was in at its time and the band the engine had just found")
+    func signalsCarryStageAndBand() throws {
+        var story = Story()
+        var harness = EngineHarness()
+        // Kickoff, onboarding and first use arrive in one batch: each stage.entered carries its own stage, and the
+        // milestone reached at kickoff carries kickoff, though the account is in adoption once the batch is applied.
+        let signals = harness.apply([
+            story.track(CanonicalEvent.contractSigned, day: 0, ["arr": 20_000, "seats": 10]),
+            story.track(CanonicalEvent.kickoffCompleted, day: 2),
+            story.track(CanonicalEvent.onboardingCompleted, day: 8),
+        ] + story.usage("u1", days: 9...12))
+        let entered = signals.filter { $0.kind == SignalKind.stageEntered }
+        #expect(!entered.isEmpty)
+        for signal in entered {
+            #expect(signal.stage?.rawValue == signal.data["stage"]?.stringValue)
+        }
+        let kickoff = try #require(signals.first { $0.kind == SignalKind.milestoneReached && $0.data["milestone"] == "kickoff" })
+        #expect(kickoff.stage == .kickoff)
+        #expect(harness.state.stage != .kickoff)
+        #expect(signals.allSatisfy { $0.band == harness.state.health?.band })
+    }
+
     @Test("Segments follow the account's attributes, first matching rule first")
     func segments() {
         let configuration = EngineConfiguration.standard

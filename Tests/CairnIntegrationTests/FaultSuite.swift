@@ -251,6 +251,8 @@ struct FaultOutcome: Sendable {
     var duplicated: Int
     var state: [String: String]
     var openPlays: Set<String>
+    /// The trigger of each open play ("kind at"), to show why a run's plays differ from the reference's.
+    var playTriggers: [String: String] = [:]
     var duplicatePlays: Int
     var tasksUnpublished: Int
     var poisonSent: Int
@@ -742,11 +744,11 @@ struct FaultRun {
             }
             // Each application of an event counts once on its account: more than the log holds means applied twice.
             let counted = try await store.integer("SELECT coalesce(sum(event_count), 0)::int8 FROM accounts")
-            var plays: Set<String> = []
-            for try await (account, playbook) in try await store.client.query(
-                "SELECT account_id, playbook FROM tasks WHERE status = 'open'"
-            ).decode((String, String).self) {
-                plays.insert("\(account)/\(playbook)")
+            var plays: [String: String] = [:]
+            for try await (account, playbook, kind, at) in try await store.client.query(
+                "SELECT account_id, playbook, trigger->>'kind', trigger->>'at' FROM tasks WHERE status = 'open'"
+            ).decode((String, String, String, String).self) {
+                plays["\(account)/\(playbook)"] = "\(kind) \(at)"
             }
             let duplicates = try await store.integer(
                 """
@@ -776,7 +778,7 @@ struct FaultRun {
         return FaultOutcome(
             fault: fault, injected: "", events: goodIDs.count, messages: 0, acknowledged: acknowledged.intersection(goodIDs).count,
             applied: applied.intersection(goodIDs).count, lost: acknowledged.intersection(goodIDs).subtracting(applied).count,
-            duplicated: max(0, counted - applied.count), state: state, openPlays: openPlays, duplicatePlays: duplicatePlays,
+            duplicated: max(0, counted - applied.count), state: state, openPlays: Set(openPlays.keys), playTriggers: openPlays, duplicatePlays: duplicatePlays,
             tasksUnpublished: outbox.values.reduce(0) { $0 + $1.count } - published.count, poisonSent: poisonSent,
             deadLettered: dead.count, deadWithoutReason: dead.filter { ($0.headers["x-cairn-error"] ?? "").isEmpty }.count,
             goodDeadLettered: dead.filter { goodIDs.contains($0.messageID ?? "") }.count, seconds: 0, bands: bands)
@@ -818,6 +820,32 @@ final class Shared<Value: Sendable>: Sendable {
 
 /// The suite's table, in Markdown.
 enum FaultReport {
+    /// How many open plays one run has and the other has not, by the kind of signal that started them. Health
+    /// signals are found at each batch's evaluation, so which ones a stream raises depends on how its batches fell.
+    static func differingPlays(_ outcome: FaultOutcome, reference: FaultOutcome) -> String {
+        let plays = outcome.openPlays.symmetricDifference(reference.openPlays)
+        guard !plays.isEmpty else { return "none differ" }
+        var kinds: [String: Int] = [:]
+        for play in plays {
+            let trigger = outcome.playTriggers[play] ?? reference.playTriggers[play] ?? "?"
+            kinds[String(trigger.split(separator: " ").first ?? "?"), default: 0] += 1
+        }
+        let parts = kinds.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { "\($0.value) \($0.key)" }
+        return "\(plays.count) differ: \(parts.joined(separator: ", "))"
+    }
+
+    /// The open plays a run has and the reference has not, and the reverse, each with its trigger.
+    static func playDifferences(_ outcome: FaultOutcome, reference: FaultOutcome) -> String {
+        let extra = outcome.openPlays.subtracting(reference.openPlays).sorted()
+        let missing = reference.openPlays.subtracting(outcome.openPlays).sorted()
+        let changed = outcome.openPlays.intersection(reference.openPlays).sorted()
+            .filter { outcome.playTriggers[$0] != reference.playTriggers[$0] }
+        return (extra.map { "extra \($0) \(outcome.playTriggers[$0] ?? "")" }
+            + missing.map { "missing \($0) \(reference.playTriggers[$0] ?? "")" }
+            + changed.map { "trigger \($0) \(outcome.playTriggers[$0] ?? "") vs \(reference.playTriggers[$0] ?? "")" })
+            .joined(separator: "\n") + "\n"
+    }
+
     static let begin = "<!-- fault-suite:begin -->"
     static let end = "<!-- fault-suite:end -->"
 
@@ -826,7 +854,7 @@ enum FaultReport {
             begin,
             "Profile `\(profile)`: \(stream). Produced by the fault suite (`FaultSuiteTests`), not by hand.",
             "",
-            "| Fault | Injected | Events | Messages sent | Acknowledged | Applied | Lost | Duplicated | Journeys and scores = reference | Bands differing (all within the hysteresis margin?) | Open tasks (reference \(reference.openPlays.count)) | Duplicate tasks | Tasks not on their queue | Poison sent / dead-lettered with reason | Watchdog exits (status 75) | Seconds | Result |",
+            "| Fault | Injected | Events | Messages sent | Acknowledged | Applied | Lost | Duplicated | Journeys and scores = reference | Bands differing (all within the hysteresis margin?) | Open tasks (reference \(reference.openPlays.count)); plays that differ from the reference's, by the signal that started them | Duplicate tasks | Tasks not on their queue | Poison sent / dead-lettered with reason | Watchdog exits (status 75) | Seconds | Result |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for outcome in outcomes {
@@ -836,7 +864,7 @@ enum FaultReport {
                 "| \(outcome.fault.name) | \(outcome.injected) | \(outcome.events) | \(outcome.messages) | \(outcome.acknowledged) | "
                     + "\(outcome.applied) | \(outcome.lost) | \(outcome.duplicated) | \(outcome.stateMatches ? "yes" : "**no**") | "
                     + "\(outcome.bandsDiffering) (\(outcome.bandsDifferingOutsideMargin == 0 ? "yes" : "**no**: \(outcome.bandsDifferingOutsideMargin) outside")) | "
-                    + "\(outcome.openPlays.count) | \(outcome.duplicatePlays) | \(outcome.tasksUnpublished) | \(poison) | "
+                    + "\(outcome.openPlays.count)\(outcome.fault == .none ? "" : "; \(differingPlays(outcome, reference: reference))") | \(outcome.duplicatePlays) | \(outcome.tasksUnpublished) | \(poison) | "
                     + "\(outcome.restarts.isEmpty ? "0" : "\(outcome.restarts.count) (exit \(outcome.restarts.map(String.init).joined(separator: ", ")))") | "
                     + "\(String(format: "%.0f", outcome.seconds)) | \(outcome.passed ? "pass" : "**FAIL**") |")
         }

@@ -106,6 +106,8 @@ struct FaultSuiteTests {
                     "\(fault.name): \(differing.count) accounts differ from the reference, e.g. \(differing.map { "\($0): \(outcome.state[$0] ?? "missing") vs \(reference.state[$0] ?? "missing")" })")
             }
             outcomes.append(outcome)
+            try? FaultReport.playDifferences(outcome, reference: reference).write(
+                to: TestInfrastructure.artifacts.appendingPathComponent("fault-plays-\(fault.key).txt"), atomically: true, encoding: .utf8)
         }
         return outcomes
     }
