@@ -61,6 +61,7 @@ public func buildServiceGroup(
         configuration.host = settings.httpHost
         configuration.port = settings.ingestPort
         configuration.rateLimit = settings.ingestRateLimit
+        configuration.stampsReceivedAt = settings.clock == .wall
         // The role's own connection is the first publisher; more spread concurrent requests over more threads.
         let extra = (1..<settings.ingestPublishers).map { index in
             var publisher = amqpConfiguration

@@ -5,8 +5,10 @@ public import Foundation
 /// Events are merged into `AccountFacts`, which do not depend on arrival order or duplicates. Everything else
 /// (segment, stage history, milestones, health) is recomputed from the facts at the evaluation time. Signals
 /// carry ids derived from the fact that caused them and are raised once per id, so the same facts raise the
-/// same signals whatever order they arrived in; only health signals depend on when the evaluation ran, as
-/// they must (silence is a fact only once time has passed).
+/// same signals whatever order they arrived in. The journey is evaluated after each event, so with events in
+/// order its signals, their times and when they were found (`Signal.raisedAt`) do not depend on how events were
+/// batched either; only health signals depend on when the evaluation ran, as they must (silence is a fact only
+/// once time has passed), and it runs once per batch.
 public enum JourneyEngine {
     public struct Outcome: Sendable, Hashable {
         public var state: AccountState
@@ -30,32 +32,55 @@ public enum JourneyEngine {
     }
 
     /// Merges `events` into `state` and re-evaluates everything at `now`.
+    ///
+    /// The journey (stages, milestones, licences, renewal windows, anniversaries, champions) is evaluated after each
+    /// event in time order, so its signals are found, dated and timed as if each event had come alone, however the
+    /// events were batched; health is evaluated once, at `now`, with the usage and people of the whole batch.
     public static func apply(
         _ events: [AccountEvent], to state: AccountState, context: Context, now: Date,
         configuration: EngineConfiguration = .standard
     ) -> Outcome {
         var next = state
+        var fresh: [Signal] = []
+        var found: Set<String> = []
+        // Each signal once: the ids already raised are kept in the facts. `arrival` is when the facts that revealed
+        // it arrived (see `Signal.raisedAt`).
+        func collect(_ signals: [Signal], arrival: Date) {
+            for var signal in signals where next.facts.raised[signal.signalId] == nil && !found.contains(signal.signalId) {
+                found.insert(signal.signalId)
+                signal.raisedAt = max(arrival, state.lastEventAt ?? arrival)
+                signal.stage =
+                    signal.kind == SignalKind.stageEntered
+                    ? signal.data["stage"]?.stringValue.flatMap(JourneyStage.init(rawValue:))
+                    : next.stageHistory.last { $0.enteredAt <= signal.at }?.stage ?? .awareness
+                fresh.append(signal)
+            }
+        }
+        // A sender's arrival time; without one, the evaluation time is all there is.
+        func arrival(_ event: AccountEvent) -> Date { max(event.timestamp, event.receivedAt ?? now) }
+
+        let ordered = events.sorted { ($0.timestamp, $0.messageId) < ($1.timestamp, $1.messageId) }
         var signals: [Signal] = []
-        for event in events {
+        for (index, event) in ordered.enumerated() {
             next.eventCount += 1
             next.firstEventAt = min(next.firstEventAt ?? event.timestamp, event.timestamp)
             next.lastEventAt = max(next.lastEventAt ?? event.timestamp, event.timestamp)
             let name = event.event.map { configuration.eventNames[$0] ?? $0 }
             next.facts.merge(event, canonical: name)
             signals += eventSignals(event, canonical: name, accountId: state.accountId, configuration)
+            // The last event's journey is evaluated with the health below, at `now`.
+            guard index < ordered.count - 1 else { break }
+            let clock = max(event.timestamp, state.lastEventAt ?? event.timestamp)
+            evaluateJourney(&next, context: context, now: clock, configuration: configuration, signals: &signals)
+            collect(signals, arrival: arrival(event))
+            signals = []
         }
-        evaluate(&next, context: context, now: now, configuration: configuration, signals: &signals)
-        // Each signal once: the ids already raised are kept in the facts.
-        var fresh: [Signal] = []
-        for var signal in signals where next.facts.raised[signal.signalId] == nil {
-            next.facts.raised[signal.signalId] = signal.at
-            signal.raisedAt = now
-            signal.stage =
-                signal.kind == SignalKind.stageEntered
-                ? signal.data["stage"]?.stringValue.flatMap(JourneyStage.init(rawValue:))
-                : next.stageHistory.last { $0.enteredAt <= signal.at }?.stage ?? .awareness
-            signal.band = next.health?.band
-            fresh.append(signal)
+        evaluateJourney(&next, context: context, now: now, configuration: configuration, signals: &signals)
+        evaluateHealth(&next, context: context, now: now, configuration: configuration, signals: &signals)
+        collect(signals, arrival: ordered.last.map(arrival) ?? now)
+        for index in fresh.indices {
+            next.facts.raised[fresh[index].signalId] = fresh[index].at
+            fresh[index].band = next.health?.band
         }
         next.facts.prune(now: now)
         return Outcome(state: next, signals: fresh.sorted { ($0.at, $0.signalId) < ($1.at, $1.signalId) })
@@ -98,7 +123,9 @@ public enum JourneyEngine {
 
     // MARK: - Evaluation
 
-    private static func evaluate(
+    /// The journey at `now`: segment, stage history, milestones, time to value, and the signals of licences,
+    /// renewal windows, anniversaries and champions who left, from the facts and the people known by `now`.
+    private static func evaluateJourney(
         _ state: inout AccountState, context: Context, now: Date, configuration: EngineConfiguration, signals: inout [Signal]
     ) {
         let id = state.accountId
@@ -144,39 +171,8 @@ public enum JourneyEngine {
             state.timeToValueDays = nil
         }
 
-        // Health.
-        let previous = state.health
-        let health = HealthModel.evaluate(
-            facts, stage: state.stage, context: context, segment: segment, now: now, previous: previous?.band,
-            configuration: configuration)
-        state.health = health
-        state.atRisk = health.band == .red && state.stage != .churned
-        let today = Timestamp.epochDay(now)
-        state.facts.scoreByDay[today] = health.score
-        if let previous, previous.band != health.band {
-            signals.append(
-                Signal(
-                    signalId: "\(SignalKind.healthBandChanged)/\(id)/\(health.band.rawValue)/\(Timestamp.format(now))",
-                    kind: SignalKind.healthBandChanged, accountId: id, at: now,
-                    data: [
-                        "from": .string(previous.band.rawValue), "to": .string(health.band.rawValue),
-                        "score": .number(Double(health.score)), "reasons": .array(health.reasons.map(JSONValue.string)),
-                    ]))
-        }
-        let thresholds = configuration.thresholds
-        let recent = state.facts.scoreByDay.filter { $0.key >= today - thresholds.healthDropDays && $0.key < today }
-        if let peak = recent.values.max(), peak - health.score >= thresholds.healthDropPoints {
-            signals.append(
-                Signal(
-                    signalId: "\(SignalKind.healthDropped)/\(id)/\(today)", kind: SignalKind.healthDropped, accountId: id,
-                    at: now,
-                    data: [
-                        "from": .number(Double(peak)), "to": .number(Double(health.score)),
-                        "days": .number(Double(thresholds.healthDropDays)), "reasons": .array(health.reasons.map(JSONValue.string)),
-                    ]))
-        }
-
         // Licences.
+        let thresholds = configuration.thresholds
         if let purchased = facts.licensesPurchased?.value, purchased > 0, let assigned = facts.licensesAssigned?.value {
             let utilisation = Double(assigned) / Double(purchased)
             let data: [String: JSONValue] = [
@@ -191,10 +187,16 @@ public enum JourneyEngine {
             } else if utilisation < thresholds.licenseLow, state.stage.rank >= JourneyStage.adoption.rank,
                 state.stage != .churned
             {
+                // Under-used from when the account was in adoption or beyond with these licences.
+                var adopted = state.stageEnteredAt ?? now
+                for visit in history.reversed() {
+                    guard visit.stage.rank >= JourneyStage.adoption.rank, visit.stage != .churned else { break }
+                    adopted = visit.enteredAt
+                }
                 signals.append(
                     Signal(
                         signalId: "\(SignalKind.licenseUnderused)/\(id)/\(purchased)", kind: SignalKind.licenseUnderused,
-                        accountId: id, at: max(facts.licensesAssigned!.at, facts.licensesPurchased!.at), data: data))
+                        accountId: id, at: max(facts.licensesAssigned!.at, facts.licensesPurchased!.at, adopted), data: data))
             }
         }
 
@@ -224,12 +226,54 @@ public enum JourneyEngine {
         }
 
         // Champions who left, known from the people (the role may have been learned after the leaving).
-        for person in context.people where person.role == "champion" && !person.isPresent {
+        for person in context.people where person.role == "champion" && !person.isPresent
+            && person.leftAt! <= now && (person.roleAt ?? .distantPast) <= now
+        {
             signals.append(
                 Signal(
                     signalId: "\(SignalKind.championLeft)/\(id)/\(person.userId)",
                     kind: SignalKind.championLeft, accountId: id, at: person.leftAt!,
                     data: ["userId": .string(person.userId), "role": .string("champion")]))
+        }
+    }
+
+    /// Health at `now`, with its band change and steep-drop signals: found at each evaluation, so which of them a
+    /// stream raises depends on where its batches ended.
+    private static func evaluateHealth(
+        _ state: inout AccountState, context: Context, now: Date, configuration: EngineConfiguration, signals: inout [Signal]
+    ) {
+        let id = state.accountId
+        let facts = state.facts
+        let segment = configuration.segment(for: facts.segmentAttributes)
+        let previous = state.health
+        let health = HealthModel.evaluate(
+            facts, stage: state.stage, context: context, segment: segment, now: now, previous: previous?.band,
+            configuration: configuration)
+        state.health = health
+        state.atRisk = health.band == .red && state.stage != .churned
+        let today = Timestamp.epochDay(now)
+        state.facts.scoreByDay[today] = health.score
+        if let previous, previous.band != health.band {
+            signals.append(
+                Signal(
+                    signalId: "\(SignalKind.healthBandChanged)/\(id)/\(health.band.rawValue)/\(Timestamp.format(now))",
+                    kind: SignalKind.healthBandChanged, accountId: id, at: now,
+                    data: [
+                        "from": .string(previous.band.rawValue), "to": .string(health.band.rawValue),
+                        "score": .number(Double(health.score)), "reasons": .array(health.reasons.map(JSONValue.string)),
+                    ]))
+        }
+        let thresholds = configuration.thresholds
+        let recent = state.facts.scoreByDay.filter { $0.key >= today - thresholds.healthDropDays && $0.key < today }
+        if let peak = recent.values.max(), peak - health.score >= thresholds.healthDropPoints {
+            signals.append(
+                Signal(
+                    signalId: "\(SignalKind.healthDropped)/\(id)/\(today)", kind: SignalKind.healthDropped, accountId: id,
+                    at: now,
+                    data: [
+                        "from": .number(Double(peak)), "to": .number(Double(health.score)),
+                        "days": .number(Double(thresholds.healthDropDays)), "reasons": .array(health.reasons.map(JSONValue.string)),
+                    ]))
         }
     }
 

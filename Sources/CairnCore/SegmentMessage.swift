@@ -11,9 +11,11 @@ public enum SegmentMessage {
     /// - Parameters:
     ///   - type: the call type from the URL (`/v1/track`), or nil inside a batch, where each item has `type`.
     ///   - receivedAt: when ingest received the request; `timestamp` defaults to it.
+    ///   - stampsReceivedAt: whether the event records `receivedAt` as its arrival (a sender's own is never kept).
+    ///     Off on the stream clock, where ingest's wall clock says nothing about the stream's time.
     ///   - makeID: makes a `messageId` for messages without one.
     public static func translate(
-        _ object: [String: JSONValue], type: String?, receivedAt: Date, makeID: () -> String
+        _ object: [String: JSONValue], type: String?, receivedAt: Date, stampsReceivedAt: Bool = true, makeID: () -> String
     ) throws(EventError) -> AccountEvent {
         let typeName: String
         if let type { typeName = type } else { typeName = try requiredString(object, "type") }
@@ -70,7 +72,7 @@ public enum SegmentMessage {
         object["accountId"] = accountId.map(JSONValue.string) ?? .null
         if let userId { object["userId"] = .string(userId) }
         object["timestamp"] = .string(Timestamp.format(try correctedTimestamp(object, receivedAt: receivedAt)))
-        object["receivedAt"] = .string(Timestamp.format(receivedAt))
+        object["receivedAt"] = stampsReceivedAt ? .string(Timestamp.format(receivedAt)) : nil
         return try AccountEvent(validating: object)
     }
 

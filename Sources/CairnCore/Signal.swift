@@ -8,7 +8,8 @@ public struct Signal: Sendable, Hashable, Codable {
     public var accountId: String
     public var at: Date
     public var data: [String: JSONValue]
-    /// The evaluation time at which the engine found it (it may be long after `at`: a late event, a backfill).
+    /// When Cairn could first know of it: the arrival (`receivedAt`) of the account's first event at or after `at`,
+    /// else the evaluation time that found it. It may be long after `at`: a late event, a backfill of history.
     public var raisedAt: Date?
     /// The account's stage at `at` (for `stage.entered`, the stage entered), as the engine knew it when raising it.
     public var stage: JourneyStage?

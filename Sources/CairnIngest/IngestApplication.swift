@@ -22,7 +22,8 @@ public func buildIngestApplication(
     router.addMetricsRoute(metrics)
     let handler = IngestHandler(
         writeKeys: configuration.writeKeys, publishers: publishers,
-        limiter: RateLimiter(rate: configuration.rateLimit, burst: configuration.rateBurst))
+        limiter: RateLimiter(rate: configuration.rateLimit, burst: configuration.rateBurst),
+        stampsReceivedAt: configuration.stampsReceivedAt)
     router.get("/healthz") { _, _ in try jsonResponse(["status": "ok"]) }
     router.get("/readyz") { _, _ in
         guard publishers.isConnected else { throw HTTPErrorResponse.unavailable("broker not connected") }
@@ -45,6 +46,7 @@ struct IngestHandler: Sendable {
     let writeKeys: [IngestConfiguration.WriteKey]
     let publishers: PublisherPool
     let limiter: RateLimiter
+    let stampsReceivedAt: Bool
 
     /// - Parameter type: the call type, or nil for `/v1/batch`.
     func handle(_ request: Request, context: some RequestContext, type: String?) async throws -> Response {
@@ -85,7 +87,8 @@ struct IngestHandler: Sendable {
         for (index, item) in items.enumerated() {
             do {
                 let event = try SegmentMessage.translate(
-                    item, type: type, receivedAt: receivedAt, makeID: { UUID().uuidString.lowercased() })
+                    item, type: type, receivedAt: receivedAt, stampsReceivedAt: stampsReceivedAt,
+                    makeID: { UUID().uuidString.lowercased() })
                 let body = event.encoded()
                 guard body.count <= SegmentMessage.maxEventBytes else {
                     throw EventError(.tooLarge, "event larger than \(SegmentMessage.maxEventBytes) bytes")

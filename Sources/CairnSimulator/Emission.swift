@@ -12,10 +12,13 @@ struct Emission: Sendable {
     var properties: [String: JSONValue] = [:]
     var traits: [String: JSONValue] = [:]
 
-    func event(messageId: String) -> AccountEvent {
+    /// The event, received as it happens, or at `sentFrom` when it happened earlier (an account's history, sent at
+    /// the start of the period).
+    func event(messageId: String, sentFrom: Int64) -> AccountEvent {
         AccountEvent(
             messageId: messageId, type: type, event: name, accountId: accountId, userId: userId,
-            timestamp: Date(timeIntervalSince1970: Double(time)), properties: properties, traits: traits)
+            timestamp: Date(timeIntervalSince1970: Double(time)),
+            receivedAt: Date(timeIntervalSince1970: Double(max(time, sentFrom))), properties: properties, traits: traits)
     }
 }
 

@@ -6,7 +6,8 @@ public import Foundation
 /// Iterating gives the days in order, each with its events sorted by timestamp (ties in the order they were
 /// decided), so a caller can publish day by day at any speed. Day 0 also carries each account's history from
 /// before the period (contract signed, past renewals, milestones, CSM assignment) with its original timestamps,
-/// and the `identify` and `group` calls of existing customers. `messageId`s are `sim-<seed>-<n>`, numbered in
+/// and the `identify` and `group` calls of existing customers; each event's `receivedAt` is when it is sent: as it
+/// happens, or at the start of the period for that history. `messageId`s are `sim-<seed>-<n>`, numbered in
 /// stream order from 1. The same configuration always gives the same stream, byte for byte.
 ///
 /// ```swift
@@ -63,7 +64,8 @@ public struct Simulation: Sequence, Sendable {
             events.reserveCapacity(order.count)
             for index in order {
                 messages += 1
-                events.append(emissions[index].event(messageId: "sim-\(configuration.seed)-\(messages)"))
+                events.append(
+                    emissions[index].event(messageId: "sim-\(configuration.seed)-\(messages)", sentFrom: Int64(startDay.date.timeIntervalSince1970)))
             }
             defer { day += 1 }
             return SimulatedDay(index: day, date: date.date, events: events)

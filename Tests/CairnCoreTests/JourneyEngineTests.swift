@@ -296,6 +296,46 @@ struct JourneyStoryTests {
         #expect(signals.allSatisfy { $0.band == harness.state.health?.band })
     }
 
+    @Test("A signal is raised when the first event that reveals it arrived, however the events were batched; history sent late is stale")
+    func raisedAtArrival() throws {
+        func events(receivedOn day: Double?) -> [AccountEvent] {
+            var story = Story()
+            // Kickoff (due by day 7) never happens; the account is next heard of on day 10, then on day 50.
+            return [
+                story.track(CanonicalEvent.contractSigned, day: 0, ["arr": 20_000, "seats": 10]),
+                story.track("Report Exported", day: 10, user: "u1"),
+                story.track("Report Exported", day: 50, user: "u1"),
+            ].map { event in
+                var event = event
+                event.receivedAt = day.map(Story().at) ?? event.timestamp
+                return event
+            }
+        }
+        func missedKickoff(_ batches: [[AccountEvent]]) throws -> Signal {
+            var harness = EngineHarness()
+            let signals = batches.flatMap { harness.apply($0) }
+            return try #require(signals.first { $0.kind == SignalKind.milestoneMissed && $0.data["milestone"] == "kickoff" })
+        }
+        let story = Story()
+        let live = events(receivedOn: nil)
+        // Found at the day-10 event, whether that event ended a batch or not.
+        #expect(try missedKickoff([live]).raisedAt == story.at(10))
+        #expect(try missedKickoff([[live[0]], [live[1]], [live[2]]]).raisedAt == story.at(10))
+        #expect(try missedKickoff([[live[0]], Array(live[1...])]).raisedAt == story.at(10))
+        let signal = try missedKickoff([live])
+        #expect(!Escalation.plan(for: signal, account: AccountContext(accountId: "acme"), now: story.at(50)).tasks.isEmpty)
+
+        // The same history sent on day 400 (a backfill): found then, so it starts nothing.
+        let backfill = try missedKickoff([events(receivedOn: 400)])
+        #expect(backfill.raisedAt == story.at(400))
+        #expect(Escalation.plan(for: backfill, account: AccountContext(accountId: "acme"), now: story.at(400)) == EscalationPlan())
+
+        // Without arrival times the evaluation time is all the engine has: the batch's last event.
+        var unknown = live
+        for index in unknown.indices { unknown[index].receivedAt = nil }
+        #expect(try missedKickoff([unknown]).raisedAt == story.at(50))
+    }
+
     @Test("Segments follow the account's attributes, first matching rule first")
     func segments() {
         let configuration = EngineConfiguration.standard
@@ -415,6 +455,47 @@ struct JourneyPropertyTests {
             // Each signal at most once per account.
             #expect(Set(signals.map(\.signalId)).count == signals.count)
         }
+    }
+}
+
+extension JourneyPropertyTests {
+    @Test("Events in order, received as they happen, in any batches: the same journey signals, each with the same time, raisedAt and stage", arguments: 0..<300)
+    func raisedAtDoesNotDependOnBatching(seed: Int) {
+        var random = SplitMix(seed: UInt64(seed))
+        let events = Self.stream(&random)
+            .sorted { ($0.timestamp, $0.messageId) < ($1.timestamp, $1.messageId) }
+            .map { event in
+                var event = event
+                event.receivedAt = event.timestamp
+                return event
+            }
+        var single = EngineHarness()
+        var reference: [String: Signal] = [:]
+        for event in events {
+            for signal in single.apply([event]) { reference[signal.signalId] = signal }
+        }
+        // Left out: health signals, found at each evaluation, which is where a batch ends; and champion.left, judged
+        // on the people as the store keeps them (each person's latest role and leaving time), which a batch folds
+        // together: a champion who left twice, or left and then got another role, in one batch.
+        func isCompared(_ id: String) -> Bool { !id.hasPrefix("health.") && !id.hasPrefix(SignalKind.championLeft) }
+        var batched = EngineHarness()
+        var rest = events[...]
+        var compared = 0
+        while !rest.isEmpty {
+            let size = Int.random(in: 1...max(1, rest.count / 3), using: &random)
+            for signal in batched.apply(Array(rest.prefix(size))) {
+                guard isCompared(signal.signalId), let theirs = reference[signal.signalId] else { continue }
+                #expect(signal.at == theirs.at, "\(signal.signalId)")
+                #expect(signal.raisedAt == theirs.raisedAt, "\(signal.signalId)")
+                #expect(signal.stage == theirs.stage, "\(signal.signalId)")
+                compared += 1
+            }
+            rest = rest.dropFirst(size)
+        }
+        #expect(compared > 0)
+        let mine = Set(batched.state.facts.raised.keys.filter(isCompared))
+        let theirs = Set(single.state.facts.raised.keys.filter(isCompared))
+        #expect(mine == theirs, "only batched: \(mine.subtracting(theirs)), only single: \(theirs.subtracting(mine))")
     }
 }
 

@@ -39,6 +39,14 @@ struct SegmentMessageTests {
         }
     }
 
+    @Test("Ingest stamps its own receivedAt over a sender's, and none on the stream clock")
+    func receivedAtIsIngests() throws {
+        let call: [String: JSONValue] = ["event": "x", "userId": "u", "receivedAt": "2020-01-01T00:00:00Z"]
+        #expect(try translate(call).receivedAt == receivedAt)
+        let streamed = try SegmentMessage.translate(call, type: "track", receivedAt: receivedAt, stampsReceivedAt: false, makeID: { "g" })
+        #expect(streamed.receivedAt == nil)
+    }
+
     @Test("An event naming only a user travels without an account, routed as unresolved")
     func userOnlyEventIsLeftForTheWorker() throws {
         let event = try translate(["event": "x", "userId": "u"])

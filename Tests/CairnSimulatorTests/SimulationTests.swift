@@ -57,6 +57,16 @@ struct SimulationTests {
         #expect(Fixtures.small[0].events.contains { $0.timestamp < Fixtures.small[0].date })
     }
 
+    @Test("Events are received as they happen; the history before the period is received at its start")
+    func historyIsReceivedAtTheStart() {
+        let start = Fixtures.small[0].date
+        for day in Fixtures.small {
+            for event in day.events {
+                #expect(event.receivedAt == max(event.timestamp, start))
+            }
+        }
+    }
+
     @Test("messageIds are sim-<seed>-<n>, numbered 1, 2, 3 … in stream order")
     func messageIdsAreSequential() {
         let ids = Fixtures.small.flatMap(\.events).map(\.messageId)
