@@ -15,9 +15,15 @@ public actor HTTPEventSink: EventSink {
     /// Batches sent again: answered 429 or 5xx (503 while the broker is away), or ingest not reachable.
     public private(set) var retries = 0
 
-    public init(ingest: URL, writeKey: String) {
+    /// Sends each event's `receivedAt` as its `sentAt`: for an ingest on the stream clock, which takes it as the
+    /// arrival (a simulation's history, sent at the start of its period). Never for one on the wall clock, which
+    /// would correct every timestamp by the difference.
+    let sendsArrival: Bool
+
+    public init(ingest: URL, writeKey: String, sendsArrival: Bool = false) {
         batchURL = ingest.appendingPathComponent("v1").appendingPathComponent("batch")
         authorization = "Basic " + Data("\(writeKey):".utf8).base64EncodedString()
+        self.sendsArrival = sendsArrival
     }
 
     public func write(_ events: [AccountEvent]) async throws {
@@ -25,7 +31,12 @@ public actor HTTPEventSink: EventSink {
         var batch: [[UInt8]] = []
         var bytes = 0
         for event in events {
-            let call = event.segmentCall.serialized()
+            var message = event.segmentCall
+            if sendsArrival, case .object(var fields) = message, let arrival = event.receivedAt {
+                fields["sentAt"] = .string(Timestamp.format(arrival))
+                message = .object(fields)
+            }
+            let call = message.serialized()
             if !batch.isEmpty, batch.count >= 500 || bytes + call.count + 1 > 400_000 {
                 try await send(batch)
                 (batch, bytes) = ([], 0)

@@ -61,7 +61,7 @@ public func buildServiceGroup(
         configuration.host = settings.httpHost
         configuration.port = settings.ingestPort
         configuration.rateLimit = settings.ingestRateLimit
-        configuration.stampsReceivedAt = settings.clock == .wall
+        configuration.streamClock = settings.clock == .stream
         // The role's own connection is the first publisher; more spread concurrent requests over more threads.
         let extra = (1..<settings.ingestPublishers).map { index in
             var publisher = amqpConfiguration

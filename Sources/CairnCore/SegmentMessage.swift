@@ -11,11 +11,12 @@ public enum SegmentMessage {
     /// - Parameters:
     ///   - type: the call type from the URL (`/v1/track`), or nil inside a batch, where each item has `type`.
     ///   - receivedAt: when ingest received the request; `timestamp` defaults to it.
-    ///   - stampsReceivedAt: whether the event records `receivedAt` as its arrival (a sender's own is never kept).
-    ///     Off on the stream clock, where ingest's wall clock says nothing about the stream's time.
+    ///   - streamClock: on the stream clock (`CAIRN_CLOCK=stream`, simulations and replays) ingest's wall clock says
+    ///     nothing about the stream's time: the event arrives at the sender's `sentAt` (none without it), and its
+    ///     `timestamp` is taken as sent, not corrected for skew. A sender's own `receivedAt` is never kept.
     ///   - makeID: makes a `messageId` for messages without one.
     public static func translate(
-        _ object: [String: JSONValue], type: String?, receivedAt: Date, stampsReceivedAt: Bool = true, makeID: () -> String
+        _ object: [String: JSONValue], type: String?, receivedAt: Date, streamClock: Bool = false, makeID: () -> String
     ) throws(EventError) -> AccountEvent {
         let typeName: String
         if let type { typeName = type } else { typeName = try requiredString(object, "type") }
@@ -71,8 +72,17 @@ public enum SegmentMessage {
         if let event { object["event"] = .string(event) }
         object["accountId"] = accountId.map(JSONValue.string) ?? .null
         if let userId { object["userId"] = .string(userId) }
-        object["timestamp"] = .string(Timestamp.format(try correctedTimestamp(object, receivedAt: receivedAt)))
-        object["receivedAt"] = stampsReceivedAt ? .string(Timestamp.format(receivedAt)) : nil
+        if streamClock {
+            let sentAt = try optionalDate(object, "sentAt")
+            let given = try optionalDate(object, "timestamp")
+            let original = try optionalDate(object, "originalTimestamp")
+            let timestamp = given ?? original ?? sentAt ?? receivedAt
+            object["timestamp"] = .string(Timestamp.format(timestamp))
+            object["receivedAt"] = sentAt.map { .string(Timestamp.format($0)) }
+        } else {
+            object["timestamp"] = .string(Timestamp.format(try correctedTimestamp(object, receivedAt: receivedAt)))
+            object["receivedAt"] = .string(Timestamp.format(receivedAt))
+        }
         return try AccountEvent(validating: object)
     }
 

@@ -23,7 +23,7 @@ public func buildIngestApplication(
     let handler = IngestHandler(
         writeKeys: configuration.writeKeys, publishers: publishers,
         limiter: RateLimiter(rate: configuration.rateLimit, burst: configuration.rateBurst),
-        stampsReceivedAt: configuration.stampsReceivedAt)
+        streamClock: configuration.streamClock)
     router.get("/healthz") { _, _ in try jsonResponse(["status": "ok"]) }
     router.get("/readyz") { _, _ in
         guard publishers.isConnected else { throw HTTPErrorResponse.unavailable("broker not connected") }
@@ -46,7 +46,7 @@ struct IngestHandler: Sendable {
     let writeKeys: [IngestConfiguration.WriteKey]
     let publishers: PublisherPool
     let limiter: RateLimiter
-    let stampsReceivedAt: Bool
+    let streamClock: Bool
 
     /// - Parameter type: the call type, or nil for `/v1/batch`.
     func handle(_ request: Request, context: some RequestContext, type: String?) async throws -> Response {
@@ -87,7 +87,7 @@ struct IngestHandler: Sendable {
         for (index, item) in items.enumerated() {
             do {
                 let event = try SegmentMessage.translate(
-                    item, type: type, receivedAt: receivedAt, stampsReceivedAt: stampsReceivedAt,
+                    item, type: type, receivedAt: receivedAt, streamClock: streamClock,
                     makeID: { UUID().uuidString.lowercased() })
                 let body = event.encoded()
                 guard body.count <= SegmentMessage.maxEventBytes else {

@@ -22,9 +22,10 @@ public struct IngestConfiguration: Sendable {
     public var rateLimit: Double = 5_000
     /// How much unused allowance a key may save up, in seconds of `rateLimit` (the burst).
     public var rateBurst: Duration = .seconds(2)
-    /// Whether events record when ingest received them (`receivedAt`), which tells the engine how late it learned
-    /// of what they say. Off on the stream clock (`CAIRN_CLOCK=stream`): the wall clock means nothing there.
-    public var stampsReceivedAt = true
+    /// On the stream clock (`CAIRN_CLOCK=stream`), an event arrives at its sender's `sentAt` instead of ingest's
+    /// wall-clock time, which means nothing there, and its timestamp is not corrected for skew (see
+    /// `SegmentMessage.translate`). `receivedAt` tells the engine how late it learned of what an event says.
+    public var streamClock = false
 
     public init(writeKeys: [WriteKey]) {
         self.writeKeys = writeKeys

@@ -107,8 +107,14 @@ extension Store {
             FOR UPDATE OF a
             """, logger: logger)
         var states: [String: AccountState] = [:]
-        let decoded = rows.decode((String, String, Date?, Date?, Int, Int?, String?, String?, String?, Date?).self)
-        for try await row in decoded {
+        // Drained before the facts are decoded, which takes a while for a full batch: rows left unread on the
+        // socket while the session is idle in its transaction are what postgres-nio 1.33.2 crashes on
+        // (RowStreamStateMachine's "How can we receive a body part, after a channelReadComplete") if the server
+        // then ends the session (`idle_in_transaction_session_timeout` after a stall, a restart). See RELIABILITY.md.
+        let decoded = try await rows.collect().map {
+            try $0.decode((String, String, Date?, Date?, Int, Int?, String?, String?, String?, Date?).self)
+        }
+        for row in decoded {
             var state = AccountState(accountId: row.0)
             state.facts = try StateCodec.decodeFacts(row.1)
             (state.firstEventAt, state.lastEventAt, state.eventCount) = (row.2, row.3, row.4)

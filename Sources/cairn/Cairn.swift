@@ -4,6 +4,7 @@ import CairnAMQP
 import CairnApp
 import CairnHTTP
 import CairnSimulator
+import CairnStore
 import Logging
 import Metrics
 import Prometheus
@@ -380,8 +381,10 @@ struct Simulate: AsyncParsableCommand {
                 return try await write(to: AMQPEventSink(connection: connection, logger: logger))
             }
         case .http:
-            let base = try ingestURL ?? "http://127.0.0.1:\(loadSettings().ingestPort)"
-            events = try await write(to: HTTPEventSink(ingest: URL(string: base)!, writeKey: writeKey))
+            let settings = try loadSettings()
+            let base = ingestURL ?? "http://127.0.0.1:\(settings.ingestPort)"
+            events = try await write(
+                to: HTTPEventSink(ingest: URL(string: base)!, writeKey: writeKey, sendsArrival: settings.clock == .stream))
         }
         bar.finish()
         let elapsed = clock.now - began

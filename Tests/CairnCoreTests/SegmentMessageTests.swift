@@ -39,12 +39,20 @@ struct SegmentMessageTests {
         }
     }
 
-    @Test("Ingest stamps its own receivedAt over a sender's, and none on the stream clock")
-    func receivedAtIsIngests() throws {
-        let call: [String: JSONValue] = ["event": "x", "userId": "u", "receivedAt": "2020-01-01T00:00:00Z"]
+    @Test("Ingest stamps its own receivedAt over a sender's; on the stream clock the sender's sentAt, without skew correction")
+    func receivedAtOnEachClock() throws {
+        var call: [String: JSONValue] = ["event": "x", "userId": "u", "receivedAt": "2020-01-01T00:00:00Z", "timestamp": "2026-03-01T00:00:00Z"]
         #expect(try translate(call).receivedAt == receivedAt)
-        let streamed = try SegmentMessage.translate(call, type: "track", receivedAt: receivedAt, stampsReceivedAt: false, makeID: { "g" })
-        #expect(streamed.receivedAt == nil)
+        func streamed(_ call: [String: JSONValue]) throws -> AccountEvent {
+            try SegmentMessage.translate(call, type: "track", receivedAt: receivedAt, streamClock: true, makeID: { "g" })
+        }
+        #expect(try streamed(call).receivedAt == nil)
+        #expect(try streamed(call).timestamp == Timestamp.parse("2026-03-01T00:00:00Z"))
+        call["sentAt"] = "2026-03-05T00:00:00Z"
+        #expect(try streamed(call).receivedAt == Timestamp.parse("2026-03-05T00:00:00Z"))
+        #expect(try streamed(call).timestamp == Timestamp.parse("2026-03-01T00:00:00Z"))
+        // On the wall clock the same sentAt corrects the timestamp to ingest's clock.
+        #expect(try translate(call).timestamp == receivedAt.addingTimeInterval(-4 * 86_400))
     }
 
     @Test("An event naming only a user travels without an account, routed as unresolved")

@@ -545,7 +545,7 @@ struct FaultRun {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<4 {
                 group.addTask {
-                    let sink = HTTPEventSink(ingest: ingest, writeKey: "dev-write-key")
+                    let sink = HTTPEventSink(ingest: ingest, writeKey: "dev-write-key", sendsArrival: true)
                     while true {
                         let index = next.withLock { value -> Int in
                             defer { value += 1 }
