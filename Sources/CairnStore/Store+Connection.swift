@@ -21,6 +21,21 @@ extension PostgresConnection {
         return try await self.query(query, logger: logger, file: file, line: line)
     }
 
+    /// `checkedQuery` for a large result, collected on the connection's event loop.
+    ///
+    /// postgres-nio 1.33.2's row stream fails a precondition (SIGILL: "How can we receive a body part, after a
+    /// channelReadComplete, but no read has been forwarded yet") when rows wait for an async consumer's demand and
+    /// the server ends the connection: NIO then delivers the rest of the socket in several reads at once. A result
+    /// collected on the event loop asks for more rows as each read arrives, so it never waits for demand. The fault
+    /// suite's frozen worker hit it in its lock-and-state read (RELIABILITY.md).
+    func checkedQueryAll(
+        _ query: PostgresQuery, logger: Logger, file: String = #fileID, line: Int = #line
+    ) async throws -> [PostgresRow] {
+        guard !isClosed else { throw StoreError.connectionClosed("the server closed the connection (\(file):\(line))") }
+        let result: PostgresQueryResult = try await self.query(query, logger: logger, file: file, line: line).get()
+        return result.rows
+    }
+
     /// BEGIN, `body`, COMMIT, each through `checkedQuery`; ROLLBACK when `body` throws and the connection is open.
     /// The error thrown is `body`'s (or the failed statement's) own.
     func checkedTransaction<Result>(

@@ -96,7 +96,7 @@ extension Store {
             SELECT x.id FROM unnest(\(ids)) AS x(id) ORDER BY 1
             ON CONFLICT DO NOTHING
             """, logger: logger)
-        let rows = try await connection.checkedQuery(
+        let rows = try await connection.checkedQueryAll(
             """
             SELECT a.account_id, a.facts::text, a.first_event_at, a.last_event_at, a.event_count, h.score, h.band,
                    h.components::text, h.explanation, h.evaluated_at
@@ -107,11 +107,9 @@ extension Store {
             FOR UPDATE OF a
             """, logger: logger)
         var states: [String: AccountState] = [:]
-        // Drained before the facts are decoded, which takes a while for a full batch: rows left unread on the
-        // socket while the session is idle in its transaction are what postgres-nio 1.33.2 crashes on
-        // (RowStreamStateMachine's "How can we receive a body part, after a channelReadComplete") if the server
-        // then ends the session (`idle_in_transaction_session_timeout` after a stall, a restart). See RELIABILITY.md.
-        let decoded = try await rows.collect().map {
+        // Collected on the event loop (`checkedQueryAll`): a full batch's facts are about a megabyte, several reads,
+        // and an async row stream waiting for demand crashes postgres-nio 1.33.2 if the server ends the session then.
+        let decoded = try rows.map {
             try $0.decode((String, String, Date?, Date?, Int, Int?, String?, String?, String?, Date?).self)
         }
         for row in decoded {
