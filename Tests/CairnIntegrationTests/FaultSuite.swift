@@ -250,9 +250,10 @@ struct FaultOutcome: Sendable {
     var lost: Int
     var duplicated: Int
     var state: [String: String]
-    var openPlays: Set<String>
-    /// The trigger of each open play ("kind at"), to show why a run's plays differ from the reference's.
-    var playTriggers: [String: String] = [:]
+    /// Each open play ("account/playbook") with its trigger ("kind at"), to show why a run's plays differ from the
+    /// reference's.
+    var playTriggers: [String: String]
+    var openPlays: Set<String> { Set(playTriggers.keys) }
     var duplicatePlays: Int
     var tasksUnpublished: Int
     var poisonSent: Int
@@ -778,7 +779,7 @@ struct FaultRun {
         return FaultOutcome(
             fault: fault, injected: "", events: goodIDs.count, messages: 0, acknowledged: acknowledged.intersection(goodIDs).count,
             applied: applied.intersection(goodIDs).count, lost: acknowledged.intersection(goodIDs).subtracting(applied).count,
-            duplicated: max(0, counted - applied.count), state: state, openPlays: Set(openPlays.keys), playTriggers: openPlays, duplicatePlays: duplicatePlays,
+            duplicated: max(0, counted - applied.count), state: state, playTriggers: openPlays, duplicatePlays: duplicatePlays,
             tasksUnpublished: outbox.values.reduce(0) { $0 + $1.count } - published.count, poisonSent: poisonSent,
             deadLettered: dead.count, deadWithoutReason: dead.filter { ($0.headers["x-cairn-error"] ?? "").isEmpty }.count,
             goodDeadLettered: dead.filter { goodIDs.contains($0.messageID ?? "") }.count, seconds: 0, bands: bands)
