@@ -21,15 +21,20 @@ struct APIFixture {
     var api: CairnProcess { processes[2] }
     var logs: String { processes.map(\.log).joined(separator: "\n") }
 
+    /// The journey test's stream with names, CSMs, renewal dates and new champions. Names and CSMs come first, so every task is routed to the account's CSM whenever the escalator handles it,
+    /// and every event carries its arrival (`receivedAt`, as if sent live), so which signals are too old to start a
+    /// play does not depend on how the worker happened to batch the stream.
     static func stream() -> [AccountEvent] {
         let start = Date(timeIntervalSince1970: 1_780_000_000)
-        var events = JourneyIntegrationTests.stream().map { event in
+        let journey = JourneyIntegrationTests.stream().map { event in
             var event = event
             if event.event == CanonicalEvent.contractSigned {
                 event.properties["renewalDate"] = .string(Timestamp.format(start.addingTimeInterval(100 * 86_400)))
             }
             return event
         }
+        var events: [AccountEvent] = []
+        var champions: [AccountEvent] = []
         for index in 0..<30 {
             let account = "acct-\(index)"
             let name = index == 7 ? scriptName : "Account \(index)"
@@ -42,14 +47,18 @@ struct APIFixture {
                     messageId: "\(account)-csm", type: .track, event: CanonicalEvent.csmAssigned, accountId: account,
                     userId: nil, timestamp: start.addingTimeInterval(60), properties: ["csmId": .string(index % 2 == 0 ? "dana" : "lee")]))
             if index < 4 {
-                events.append(
+                champions.append(
                     AccountEvent(
                         messageId: "\(account)-champion", type: .track, event: CanonicalEvent.contactRoleChanged, accountId: account,
                         userId: "\(account)-new", timestamp: start.addingTimeInterval(62 * 86_400),
                         properties: ["role": .string("champion")]))
             }
         }
-        return events
+        return (events + journey + champions).map { event in
+            var event = event
+            event.receivedAt = event.timestamp
+            return event
+        }
     }
 
     /// Starts the processes and waits until every event is applied and the champions' tasks exist.
