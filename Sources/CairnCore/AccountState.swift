@@ -107,6 +107,13 @@ public struct Person: Sendable, Hashable {
         if configuration.isProductUsage(event) { activeDays.insert(Timestamp.epochDay(event.timestamp)) }
     }
 
+    /// The roles the health model and the journey follow person by person; the store keeps these people (and
+    /// anyone who left) in every account's context.
+    public static let keyRoles: Set<String> = ["admin", "champion", "sponsor"]
+
+    /// Holds a key role or left: one of the account's people in the engine's context.
+    public var isKey: Bool { leftAt != nil || role.map(Self.keyRoles.contains) ?? false }
+
     /// Still at the customer: never left, or took a role again after leaving.
     public var isPresent: Bool {
         guard let leftAt else { return true }

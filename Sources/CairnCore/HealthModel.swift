@@ -11,7 +11,7 @@ public enum HealthModel {
         let parts: [(String, (score: Int, reason: String)?)] = [
             ("usage", usage(facts, context: context, now: now, configuration)),
             ("adoption", adoption(facts, now: now)),
-            ("licenses", licenses(facts, context: context, configuration)),
+            ("licenses", licenses(facts, context: context, now: now, configuration)),
             ("support", support(facts, now: now)),
             ("sentiment", sentiment(facts, now: now, configuration)),
             ("billing", billing(facts)),
@@ -105,14 +105,17 @@ public enum HealthModel {
     }
 
     /// Licences assigned of purchased, and users active of assigned.
-    static func licenses(_ facts: AccountFacts, context: JourneyEngine.Context, _ configuration: EngineConfiguration) -> (Int, String)? {
+    static func licenses(
+        _ facts: AccountFacts, context: JourneyEngine.Context, now: Date, _ configuration: EngineConfiguration
+    ) -> (Int, String)? {
         guard let purchased = facts.licensesPurchased?.value, purchased > 0 else { return nil }
-        let assigned = facts.licensesAssigned?.value ?? context.activeUsers
+        let activeUsers = context.activeUsers(at: now)
+        let assigned = facts.licensesAssigned?.value ?? activeUsers
         let utilisation = min(1.5, Double(assigned) / Double(purchased))
-        let active = assigned > 0 ? min(1, Double(context.activeUsers) / Double(assigned)) : 0
+        let active = assigned > 0 ? min(1, Double(activeUsers) / Double(assigned)) : 0
         let assignedScore = min(1, utilisation / 0.8)
         let score = Int(((assignedScore * 0.6 + active * 0.4) * 100).rounded())
-        return (score, "\(assigned) of \(purchased) licences assigned (\(Int((utilisation * 100).rounded()))%), \(context.activeUsers) users active in 30 days")
+        return (score, "\(assigned) of \(purchased) licences assigned (\(Int((utilisation * 100).rounded()))%), \(activeUsers) users active in 30 days")
     }
 
     static func support(_ facts: AccountFacts, now: Date) -> (Int, String)? {

@@ -27,12 +27,34 @@ public struct HealthScore: Sendable, Hashable, Codable {
     public var components: [HealthComponent]
     public var explanation: String
     public var evaluatedAt: Date
+    /// The band before the latest band change (nil before the first change).
+    public var previousBand: HealthBand?
+    /// The evaluation time of the latest band change (the first evaluation's time until one happens).
+    public var bandChangedAt: Date?
 
-    public init(score: Int, band: HealthBand, components: [HealthComponent], explanation: String, evaluatedAt: Date) {
+    public init(
+        score: Int, band: HealthBand, components: [HealthComponent], explanation: String, evaluatedAt: Date,
+        previousBand: HealthBand? = nil, bandChangedAt: Date? = nil
+    ) {
         self.score = score
         self.band = band
         self.components = components
         self.explanation = explanation
         self.evaluatedAt = evaluatedAt
+        self.previousBand = previousBand
+        self.bandChangedAt = bandChangedAt
+    }
+}
+
+/// An account's health on one day (since 1970): the last evaluation of that day.
+public struct HealthDay: Sendable, Hashable {
+    public var day: Int
+    public var score: Int
+    public var band: HealthBand
+
+    public init(day: Int, score: Int, band: HealthBand) {
+        self.day = day
+        self.score = score
+        self.band = band
     }
 }

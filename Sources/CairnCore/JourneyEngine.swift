@@ -5,37 +5,79 @@ public import Foundation
 /// Events are merged into `AccountFacts`, which do not depend on arrival order or duplicates. Everything else
 /// (segment, stage history, milestones, health) is recomputed from the facts at the evaluation time. Signals
 /// carry ids derived from the fact that caused them and are raised once per id, so the same facts raise the
-/// same signals whatever order they arrived in. The journey is evaluated after each event, so with events in
-/// order its signals, their times and when they were found (`Signal.raisedAt`) do not depend on how events were
-/// batched either; only health signals depend on when the evaluation ran, as they must (silence is a fact only
-/// once time has passed), and it runs once per batch.
+/// same signals whatever order they arrived in. Journey and health are evaluated after each event, with the usage
+/// and people as they were at that event, so with events in order the signals, their times, when they were found
+/// (`Signal.raisedAt`) and the bands they saw do not depend on how events were batched either.
 public enum JourneyEngine {
     public struct Outcome: Sendable, Hashable {
         public var state: AccountState
         public var signals: [Signal]
+        /// The last health of each day this call evaluated, oldest first: the account's health history.
+        public var healthDays: [HealthDay] = []
     }
 
-    /// What the engine needs besides the account's own state and new events.
+    /// What the engine needs besides the account's own state and new events: the store's rollups as they were
+    /// before the batch. The engine folds each of the batch's events in (`fold`) before evaluating at it.
     public struct Context: Sendable, Hashable {
-        /// Product usage per day, at least the usage window before `now`.
+        /// Product usage per day, at least the usage window before the batch's first evaluation.
         public var activity: [ActivityDay]
-        /// The account's people with a role or who left.
+        /// The account's people with a key role (`Person.keyRoles`) or who left.
         public var people: [Person]
-        /// Distinct users active in the last 30 days.
+        /// Users active in the last 30 days at every evaluation of the batch, other than those in `lastSeen`.
         public var activeUsers: Int
+        /// Users whose last-seen time decides whether they count as active at an evaluation.
+        public var lastSeen: [String: Date]
+        /// The batch's other users (no key role): kept so that a role learned later in the batch finds their usage.
+        public var others: [Person]
 
-        public init(activity: [ActivityDay] = [], people: [Person] = [], activeUsers: Int = 0) {
+        public init(
+            activity: [ActivityDay] = [], people: [Person] = [], activeUsers: Int = 0, lastSeen: [String: Date] = [:],
+            others: [Person] = []
+        ) {
             self.activity = activity
             self.people = people
             self.activeUsers = activeUsers
+            self.lastSeen = lastSeen
+            self.others = others
+        }
+
+        /// Distinct users active in the 30 days up to `now`.
+        public func activeUsers(at now: Date) -> Int {
+            let since = now.addingTimeInterval(-30 * 86_400)
+            return activeUsers + lastSeen.values.reduce(0) { $0 + ($1 >= since ? 1 : 0) }
+        }
+
+        /// Adds what the store's rollups learn from `event`: a day of usage, the user seen, their persona or leaving.
+        public mutating func fold(_ event: AccountEvent, configuration: EngineConfiguration) {
+            if configuration.isProductUsage(event) {
+                let day = Timestamp.day(of: event.timestamp)
+                if let index = activity.firstIndex(where: { $0.day == day }) {
+                    activity[index].events += 1
+                } else {
+                    activity.append(ActivityDay(day: day, events: 1))
+                }
+            }
+            guard let userId = event.userId else { return }
+            lastSeen[userId] = max(lastSeen[userId] ?? event.timestamp, event.timestamp)
+            var person: Person
+            if let index = people.firstIndex(where: { $0.userId == userId }) {
+                person = people.remove(at: index)
+            } else if let index = others.firstIndex(where: { $0.userId == userId }) {
+                person = others.remove(at: index)
+            } else {
+                person = Person(userId: userId, role: nil)
+            }
+            person.merge(event, configuration: configuration)
+            if person.isKey { people.append(person) } else { others.append(person) }
         }
     }
 
     /// Merges `events` into `state` and re-evaluates everything at `now`.
     ///
-    /// The journey (stages, milestones, licences, renewal windows, anniversaries, champions) is evaluated after each
-    /// event in time order, so its signals are found, dated and timed as if each event had come alone, however the
-    /// events were batched; health is evaluated once, at `now`, with the usage and people of the whole batch.
+    /// Journey and health are evaluated after each event in time order, with `context` folded up to that event, so
+    /// signals are found, dated, timed and banded as if each event had come alone, however the events were batched.
+    /// The last evaluation is at `now` (the account's latest event time in the worker; without events, the sweep's
+    /// time).
     public static func apply(
         _ events: [AccountEvent], to state: AccountState, context: Context, now: Date,
         configuration: EngineConfiguration = .standard
@@ -53,6 +95,7 @@ public enum JourneyEngine {
                     signal.kind == SignalKind.stageEntered
                     ? signal.data["stage"]?.stringValue.flatMap(JourneyStage.init(rawValue:))
                     : next.stageHistory.last { $0.enteredAt <= signal.at }?.stage ?? .awareness
+                signal.band = next.health?.band
                 fresh.append(signal)
             }
         }
@@ -60,30 +103,38 @@ public enum JourneyEngine {
         func arrival(_ event: AccountEvent) -> Date { max(event.timestamp, event.receivedAt ?? now) }
 
         let ordered = events.sorted { ($0.timestamp, $0.messageId) < ($1.timestamp, $1.messageId) }
+        var context = context
         var signals: [Signal] = []
+        var days: [Int: HealthDay] = [:]
+        func evaluate(at clock: Date) {
+            evaluateJourney(&next, context: context, now: clock, configuration: configuration, signals: &signals)
+            evaluateHealth(&next, context: context, now: clock, configuration: configuration, signals: &signals)
+            if let health = next.health {
+                let day = Timestamp.epochDay(clock)
+                days[day] = HealthDay(day: day, score: health.score, band: health.band)
+            }
+        }
         for (index, event) in ordered.enumerated() {
             next.eventCount += 1
             next.firstEventAt = min(next.firstEventAt ?? event.timestamp, event.timestamp)
             next.lastEventAt = max(next.lastEventAt ?? event.timestamp, event.timestamp)
             let name = event.event.map { configuration.eventNames[$0] ?? $0 }
             next.facts.merge(event, canonical: name)
+            context.fold(event, configuration: configuration)
             signals += eventSignals(event, canonical: name, accountId: state.accountId, configuration)
-            // The last event's journey is evaluated with the health below, at `now`.
-            guard index < ordered.count - 1 else { break }
-            let clock = max(event.timestamp, state.lastEventAt ?? event.timestamp)
-            evaluateJourney(&next, context: context, now: clock, configuration: configuration, signals: &signals)
+            evaluate(at: index < ordered.count - 1 ? max(event.timestamp, state.lastEventAt ?? event.timestamp) : now)
             collect(signals, arrival: arrival(event))
             signals = []
         }
-        evaluateJourney(&next, context: context, now: now, configuration: configuration, signals: &signals)
-        evaluateHealth(&next, context: context, now: now, configuration: configuration, signals: &signals)
-        collect(signals, arrival: ordered.last.map(arrival) ?? now)
-        for index in fresh.indices {
-            next.facts.raised[fresh[index].signalId] = fresh[index].at
-            fresh[index].band = next.health?.band
+        if ordered.isEmpty {
+            evaluate(at: now)
+            collect(signals, arrival: now)
         }
+        for signal in fresh { next.facts.raised[signal.signalId] = signal.at }
         next.facts.prune(now: now)
-        return Outcome(state: next, signals: fresh.sorted { ($0.at, $0.signalId) < ($1.at, $1.signalId) })
+        return Outcome(
+            state: next, signals: fresh.sorted { ($0.at, $0.signalId) < ($1.at, $1.signalId) },
+            healthDays: days.values.sorted { $0.day < $1.day })
     }
 
     /// Re-evaluates without new events: what the passing of time alone changes (silence, SLAs, renewal windows).
@@ -237,8 +288,7 @@ public enum JourneyEngine {
         }
     }
 
-    /// Health at `now`, with its band change and steep-drop signals: found at each evaluation, so which of them a
-    /// stream raises depends on where its batches ended.
+    /// Health at `now`, with its band change and steep-drop signals.
     private static func evaluateHealth(
         _ state: inout AccountState, context: Context, now: Date, configuration: EngineConfiguration, signals: inout [Signal]
     ) {
@@ -246,9 +296,14 @@ public enum JourneyEngine {
         let facts = state.facts
         let segment = configuration.segment(for: facts.segmentAttributes)
         let previous = state.health
-        let health = HealthModel.evaluate(
+        var health = HealthModel.evaluate(
             facts, stage: state.stage, context: context, segment: segment, now: now, previous: previous?.band,
             configuration: configuration)
+        if let previous, previous.band == health.band {
+            (health.previousBand, health.bandChangedAt) = (previous.previousBand, previous.bandChangedAt ?? now)
+        } else {
+            (health.previousBand, health.bandChangedAt) = (previous?.band, now)
+        }
         state.health = health
         state.atRisk = health.band == .red && state.stage != .churned
         let today = Timestamp.epochDay(now)

@@ -42,16 +42,23 @@ extension Store {
             let byAccount = Dictionary(grouping: fresh, by: \.resolvedAccount)
             let accountIDs = byAccount.keys.sorted()
             var states = try await lockAccounts(accountIDs, on: connection, logger: logger)
+
+            // The engine evaluates each account after each of its events, at that event's time (never before the
+            // account's latest stored event), and last at the account's own latest event time (its stream clock),
+            // so the outcome depends only on the facts, not on when they were processed. It starts from the usage
+            // and people as they were before the batch, and folds each event in.
+            var now: [String: Date] = [:]
+            var first: [String: Date] = [:]
+            for id in accountIDs {
+                let times = byAccount[id]!.map(\.timestamp)
+                let stored = states[id]?.lastEventAt ?? .distantPast
+                (first[id], now[id]) = (max(times.min()!, stored), max(times.max()!, stored))
+            }
+            let contexts = try await loadContexts(
+                accountIDs, now: now, from: first, users: byAccount.mapValues { Set($0.compactMap(\.userId)) },
+                on: connection, logger: logger)
             try await countUsers(fresh, on: connection, logger: logger)
             try await countActivity(fresh, on: connection, logger: logger)
-
-            // The evaluation time is the account's own latest event time (its stream clock), so the outcome
-            // depends only on the facts, not on when they were processed.
-            var now: [String: Date] = [:]
-            for id in accountIDs {
-                now[id] = (byAccount[id]!.map(\.timestamp) + [states[id]?.lastEventAt].compactMap { $0 }).max()!
-            }
-            let contexts = try await loadContexts(accountIDs, now: now, on: connection, logger: logger)
             var outcomes: [JourneyEngine.Outcome] = []
             for id in accountIDs {
                 let events = byAccount[id]!.sorted { ($0.timestamp, $0.messageId) < ($1.timestamp, $1.messageId) }
@@ -60,7 +67,7 @@ extension Store {
                         events, to: states.removeValue(forKey: id) ?? AccountState(accountId: id),
                         context: contexts[id] ?? .init(), now: now[id]!, configuration: engine))
             }
-            try await save(outcomes.map(\.state), on: connection, logger: logger)
+            try await save(outcomes, on: connection, logger: logger)
             let signals = outcomes.flatMap(\.signals)
             try await enqueue(signals, on: connection, logger: logger)
             return BatchOutcome(
@@ -99,7 +106,7 @@ extension Store {
         let rows = try await connection.checkedQueryAll(
             """
             SELECT a.account_id, a.facts::text, a.first_event_at, a.last_event_at, a.event_count, h.score, h.band,
-                   h.components::text, h.explanation, h.evaluated_at
+                   h.components::text, h.explanation, h.evaluated_at, h.previous_band, h.band_changed_at
             FROM accounts a
             LEFT JOIN health h ON h.account_id = a.account_id
             WHERE a.account_id = ANY(\(ids))
@@ -110,7 +117,7 @@ extension Store {
         // Collected on the event loop (`checkedQueryAll`): a full batch's facts are about a megabyte, several reads,
         // and an async row stream waiting for demand crashes postgres-nio 1.33.2 if the server ends the session then.
         let decoded = try rows.map {
-            try $0.decode((String, String, Date?, Date?, Int, Int?, String?, String?, String?, Date?).self)
+            try $0.decode((String, String, Date?, Date?, Int, Int?, String?, String?, String?, Date?, String?, Date?).self)
         }
         for row in decoded {
             var state = AccountState(accountId: row.0)
@@ -120,42 +127,69 @@ extension Store {
                 state.health = HealthScore(
                     score: score, band: band,
                     components: try StateCodec.decodeComponents(row.7),
-                    explanation: row.8 ?? "", evaluatedAt: row.9 ?? .distantPast)
+                    explanation: row.8 ?? "", evaluatedAt: row.9 ?? .distantPast,
+                    previousBand: row.10.flatMap(HealthBand.init(rawValue:)), bandChangedAt: row.11)
             }
             states[state.accountId] = state
         }
         return states
     }
 
-    /// What the engine needs beside the facts: usage per day over the usage window, the account's people with a
-    /// persona (or who left), and how many users were active in the last 30 days.
+    /// What the engine needs beside the facts, as the store holds it (before the batch's own users and usage are
+    /// written): usage per day over the usage window, the account's key people and anyone who left, the batch's
+    /// `users` (whose persona the batch may change), and who was active in the last 30 days.
+    ///
+    /// The engine evaluates each account from `from` (its first evaluation in the batch) to `now` (its last): users
+    /// active at every one of those times are counted, and the few whose 30 days end in between (or who are in the
+    /// batch, which the engine counts itself) come with their last-seen time.
     func loadContexts(
-        _ ids: [String], now: [String: Date], on connection: PostgresConnection, logger: Logger
+        _ ids: [String], now: [String: Date], from: [String: Date] = [:], users: [String: Set<String>] = [:],
+        on connection: PostgresConnection, logger: Logger
     ) async throws -> [String: JourneyEngine.Context] {
         let window = engine.thresholds.usageWindowDays
-        let earliest = now.values.min()!
+        let month: TimeInterval = 30 * 86_400
+        let from = now.merging(from) { _, first in first }
+        let earliest = from.values.min()!
         var contexts: [String: JourneyEngine.Context] = [:]
         let activity = try await loadActivity(ids, since: earliest.addingTimeInterval(-Double(window) * 86_400), on: connection, logger: logger)
         for (id, days) in activity { contexts[id, default: .init()].activity = days }
         // Per account through the (account_id, user_id) key (LATERAL), as the active-user count below: joined to the
         // whole batch, that count was planned as a hash join over every user of every account.
+        // The key people through the partial index `users_key_people` (its predicate, `Person.keyRoles`, written out
+        // so the planner can use it), the batch's users through the primary key.
+        let pairs = users.keys.sorted().flatMap { id in users[id]!.sorted().map { (id, $0) } }
         let people = try await connection.checkedQuery(
             """
-            SELECT u.account_id, u.user_id, u.role, u.role_at, u.left_at, u.active_days
+            SELECT u.account_id, u.user_id, u.role, u.role_at, u.left_at, u.active_days, u.last_seen_at
             FROM unnest(\(ids)) AS x(id)
             CROSS JOIN LATERAL (
                 SELECT * FROM users u
                 WHERE u.account_id = x.id AND (u.role IN ('admin', 'champion', 'sponsor') OR u.left_at IS NOT NULL)
             ) u
+            UNION ALL
+            SELECT u.account_id, u.user_id, u.role, u.role_at, u.left_at, u.active_days, u.last_seen_at
+            FROM unnest(\(pairs.map(\.0)), \(pairs.map(\.1))) AS b(account_id, user_id)
+            JOIN users u ON u.account_id = b.account_id AND u.user_id = b.user_id
             """, logger: logger)
-        for try await row in people.decode((String, String, String?, Date?, Date?, [Int32]).self) {
-            contexts[row.0, default: .init()].people.append(
-                Person(userId: row.1, role: row.2, roleAt: row.3, leftAt: row.4, activeDays: Set(row.5.map(Int.init))))
+        var counted: [String: [(user: String, lastSeen: Date)]] = [:]  // batch users the count below includes
+        var known = Set<[String]>()
+        for try await row in people.decode((String, String, String?, Date?, Date?, [Int32], Date).self) {
+            guard known.insert([row.0, row.1]).inserted else { continue }
+            let person = Person(userId: row.1, role: row.2, roleAt: row.3, leftAt: row.4, activeDays: Set(row.5.map(Int.init)))
+            let inBatch = users[row.0]?.contains(row.1) ?? false
+            if person.isKey {
+                contexts[row.0, default: .init()].people.append(person)
+            } else if inBatch {
+                contexts[row.0, default: .init()].others.append(person)
+            } else {
+                continue
+            }
+            if inBatch, row.6 >= now[row.0]!.addingTimeInterval(-month) { counted[row.0, default: []].append((row.1, row.6)) }
         }
         let active = try await connection.checkedQuery(
             """
             SELECT x.id, c.n
-            FROM unnest(\(ids), \(ids.map { now[$0]!.addingTimeInterval(-30 * 86_400) })) AS x(id, since)
+            FROM unnest(\(ids), \(ids.map { now[$0]!.addingTimeInterval(-month) })) AS x(id, since)
             CROSS JOIN LATERAL (
                 SELECT count(*)::int8 AS n FROM users u
                 WHERE u.account_id = x.id AND u.last_seen_day >= (x.since AT TIME ZONE 'UTC')::date AND u.last_seen_at >= x.since
@@ -163,6 +197,28 @@ extension Store {
             WHERE c.n > 0
             """, logger: logger)
         for try await (id, count) in active.decode((String, Int).self) { contexts[id, default: .init()].activeUsers = count }
+        // The batch's users are folded in by the engine as it meets their events: out of the count, with their time.
+        for (id, seen) in counted {
+            contexts[id, default: .init()].activeUsers -= seen.count
+            for (user, lastSeen) in seen { contexts[id, default: .init()].lastSeen[user] = lastSeen }
+        }
+        // Users whose 30 days end between the account's first and last evaluation: active at some of them only.
+        let spanning = ids.filter { from[$0]! < now[$0]! }
+        guard !spanning.isEmpty else { return contexts }
+        let ending = try await connection.checkedQuery(
+            """
+            SELECT x.id, u.user_id, u.last_seen_at
+            FROM unnest(\(spanning), \(spanning.map { from[$0]!.addingTimeInterval(-month) }),
+                        \(spanning.map { now[$0]!.addingTimeInterval(-month) })) AS x(id, since, until)
+            CROSS JOIN LATERAL (
+                SELECT u.user_id, u.last_seen_at FROM users u
+                WHERE u.account_id = x.id AND u.last_seen_day >= (x.since AT TIME ZONE 'UTC')::date
+                  AND u.last_seen_at >= x.since AND u.last_seen_at < x.until
+            ) u
+            """, logger: logger)
+        for try await (id, user, lastSeen) in ending.decode((String, String, Date).self) {
+            contexts[id, default: .init()].lastSeen[user] = lastSeen
+        }
         return contexts
     }
 
@@ -224,7 +280,7 @@ extension Store {
     private func countActivity(_ events: [AccountEvent], on connection: PostgresConnection, logger: Logger) async throws {
         var counts: [String: Int] = [:]  // "account\u{0}day" → events, day as days since 1970
         for event in events where engine.isProductUsage(event) {
-            counts["\(event.resolvedAccount)\u{0}\(Self.epochDay(event.timestamp))", default: 0] += 1
+            counts["\(event.resolvedAccount)\u{0}\(Timestamp.epochDay(event.timestamp))", default: 0] += 1
         }
         guard !counts.isEmpty else { return }
         let keys = counts.keys.sorted()
@@ -243,7 +299,7 @@ extension Store {
         let rows = try await connection.checkedQuery(
             """
             SELECT account_id, (day - DATE '1970-01-01')::int8, events FROM account_activity
-            WHERE account_id = ANY(\(ids)) AND day >= DATE '1970-01-01' + \(Self.epochDay(since))::int4
+            WHERE account_id = ANY(\(ids)) AND day >= DATE '1970-01-01' + \(Timestamp.epochDay(since))::int4
             """, logger: logger)
         var activity: [String: [ActivityDay]] = [:]
         for try await (account, day, events) in rows.decode((String, Int, Int).self) {
@@ -256,7 +312,8 @@ extension Store {
     /// renewal and contract dates, the time of the last stage or band change), the journey where it changed, the
     /// health and its day in the history. No row trigger runs: the change times that the API's live stream and
     /// "recent band changes" read are set here, from the row as it was (`SET` sees the old values).
-    func save(_ states: [AccountState], on connection: PostgresConnection, logger: Logger) async throws {
+    func save(_ outcomes: [JourneyEngine.Outcome], on connection: PostgresConnection, logger: Logger) async throws {
+        let states = outcomes.map(\.state)
         let ids = states.map(\.accountId)
         let latest = Self.text(states.compactMap(\.lastEventAt).max())
         // The stream clock (`Store.now(.stream)`): this writer's latest stored event time, in its own row, so two
@@ -275,7 +332,7 @@ extension Store {
                 band = CASE WHEN x.b = '' THEN a.band ELSE x.b END,
                 changed_at = GREATEST(a.changed_at,
                     CASE WHEN x.st IS DISTINCT FROM a.stage THEN NULLIF(x.se, '')::timestamptz END,
-                    CASE WHEN x.b <> '' AND x.b IS DISTINCT FROM a.band THEN NULLIF(x.ev, '')::timestamptz END),
+                    NULLIF(x.bc, '')::timestamptz),
                 arr = NULLIF(x.arr, 'NaN'::float8), renewal_at = NULLIF(x.ra, '')::timestamptz,
                 contract_at = NULLIF(x.ca, '')::timestamptz
             FROM unnest(\(ids), \(states.map { StateCodec.encode(facts: $0.facts) }), \(states.map { $0.name.orEmpty }),
@@ -283,9 +340,9 @@ extension Store {
                         \(states.map { Self.text($0.firstEventAt) }), \(states.map { Self.text($0.lastEventAt) }),
                         \(states.map(\.eventCount)), \(states.map(\.stage.rawValue)), \(states.map { Self.text($0.stageEnteredAt) }),
                         \(states.map { $0.health?.score ?? 0 }), \(states.map { $0.health?.band.rawValue ?? "" }),
-                        \(states.map { Self.text($0.health?.evaluatedAt) }), \(states.map { $0.facts.arr?.value ?? .nan }),
+                        \(states.map { Self.text($0.health?.bandChangedAt) }), \(states.map { $0.facts.arr?.value ?? .nan }),
                         \(states.map { Self.listKey($0.facts.renewalDate?.value) }), \(states.map { Self.listKey($0.facts.contractSignedAt) }))
-                AS x(id, facts, n, c, s, r, f, l, e, st, se, sc, b, ev, arr, ra, ca)
+                AS x(id, facts, n, c, s, r, f, l, e, st, se, sc, b, bc, arr, ra, ca)
             WHERE a.account_id = x.id
             """, logger: logger)
         // A journey row is rewritten only when something in it changed; a new stage gets its wall-clock change time
@@ -311,32 +368,35 @@ extension Store {
             """, logger: logger)
         let scored = states.compactMap { state in state.health.map { (state.accountId, $0) } }
         guard !scored.isEmpty else { return }
-        // Health, with what the API reads beside it: the band before a change and the event time of the change (for
-        // "recent band changes"), the wall-clock time of a new score or band (for the live stream); and the day's
-        // score in the history, rewritten only when it changed.
+        // Every day the engine evaluated, with that day's last score, so the history does not depend on where
+        // batches ended.
+        let days = outcomes.flatMap { outcome in outcome.healthDays.map { (outcome.state.accountId, $0) } }
+        // Health, with what the API reads beside it: the band before the latest change and its evaluation time (for
+        // "recent band changes"), both from the engine; the wall-clock time of a new score or band (for the live
+        // stream); and each day's score in the history, rewritten only when it changed.
         try await connection.checkedQuery(
             """
             WITH history AS (
                 INSERT INTO health_history (account_id, day, score, band)
                 SELECT id, DATE '1970-01-01' + d::int4, s, b
-                FROM unnest(\(scored.map(\.0)), \(scored.map { Self.epochDay($0.1.evaluatedAt) }), \(scored.map(\.1.score)),
-                            \(scored.map(\.1.band.rawValue))) AS y(id, d, s, b)
+                FROM unnest(\(days.map(\.0)), \(days.map(\.1.day)), \(days.map(\.1.score)), \(days.map(\.1.band.rawValue)))
+                    AS y(id, d, s, b)
                 ORDER BY id, d
                 ON CONFLICT (account_id, day) DO UPDATE SET score = EXCLUDED.score, band = EXCLUDED.band
                 WHERE (health_history.score, health_history.band) IS DISTINCT FROM (EXCLUDED.score, EXCLUDED.band)
             )
-            INSERT INTO health (account_id, score, band, components, explanation, evaluated_at, band_changed_at, score_changed_at)
-            SELECT id, s, b, c::json, e, t, t, clock_timestamp()
+            INSERT INTO health (account_id, score, band, components, explanation, evaluated_at, previous_band, band_changed_at,
+                                score_changed_at)
+            SELECT id, s, b, c::json, e, t, NULLIF(pb, ''), NULLIF(bc, '')::timestamptz, clock_timestamp()
             FROM unnest(\(scored.map(\.0)), \(scored.map(\.1.score)), \(scored.map(\.1.band.rawValue)),
                         \(scored.map { StateCodec.encode(components: $0.1.components) }), \(scored.map(\.1.explanation)),
-                        \(scored.map(\.1.evaluatedAt))) AS x(id, s, b, c, e, t)
+                        \(scored.map(\.1.evaluatedAt)), \(scored.map { $0.1.previousBand?.rawValue ?? "" }),
+                        \(scored.map { Self.text($0.1.bandChangedAt) })) AS x(id, s, b, c, e, t, pb, bc)
             ORDER BY id
             ON CONFLICT (account_id) DO UPDATE SET score = EXCLUDED.score, band = EXCLUDED.band,
                 components = EXCLUDED.components, explanation = EXCLUDED.explanation,
                 evaluated_at = EXCLUDED.evaluated_at, updated_at = now(),
-                previous_band = CASE WHEN EXCLUDED.band IS DISTINCT FROM health.band THEN health.band ELSE health.previous_band END,
-                band_changed_at = CASE WHEN EXCLUDED.band IS DISTINCT FROM health.band THEN EXCLUDED.evaluated_at
-                                       ELSE health.band_changed_at END,
+                previous_band = EXCLUDED.previous_band, band_changed_at = EXCLUDED.band_changed_at,
                 score_changed_at = CASE WHEN EXCLUDED.score = health.score AND EXCLUDED.band = health.band
                                         THEN health.score_changed_at ELSE EXCLUDED.score_changed_at END
             """, logger: logger)
@@ -366,10 +426,6 @@ extension Store {
             INSERT INTO outbox (exchange, routing_key, message_id, payload)
             SELECT \(exchange), k, m, p FROM unnest(\(routingKeys), \(messageIDs), \(payloads)) AS x(k, m, p)
             """, logger: logger)
-    }
-
-    static func epochDay(_ date: Date) -> Int {
-        Int((date.timeIntervalSince1970 / 86_400).rounded(.down))
     }
 
     static func text(_ date: Date?) -> String {

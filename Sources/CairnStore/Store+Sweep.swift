@@ -75,7 +75,7 @@ extension Store {
                     guard let state = states.removeValue(forKey: id) else { continue }
                     outcomes.append(JourneyEngine.reevaluate(state, context: contexts[id] ?? .init(), now: now, configuration: engine))
                 }
-                try await save(outcomes.map(\.state), on: connection, logger: logger)
+                try await save(outcomes, on: connection, logger: logger)
                 let signals = outcomes.flatMap(\.signals)
                 try await enqueue(signals, on: connection, logger: logger)
                 return (true, outcomes.count, signals.count, ids.count < chunk)

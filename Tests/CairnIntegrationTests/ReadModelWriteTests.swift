@@ -99,9 +99,17 @@ struct ReadModelWriteTests {
                                  userId: user, timestamp: Self.start.addingTimeInterval(Double(day) * 86_400))
                 }
             }
+            // The first evaluation's band has no previous one, and counts as changed when it was evaluated.
+            let contract = Self.event(1, CanonicalEvent.contractSigned, hours: 0, properties: ["arr": 400_000, "seats": 10])
+            _ = try await store.apply([contract], logger: store.testLogger)
+            let opening = try await Self.health(store)
+            #expect(opening.previousBand == nil, "a first band has no previous one")
+            #expect(opening.bandChangedAt == opening.evaluatedAt, "a first band counts as changed when it was evaluated")
+
+            // Twenty days in one batch: evaluated after each event, so the band changes on the way, at an event's time.
             _ = try await store.apply(
                 people + usage + [
-                    Self.event(1, CanonicalEvent.contractSigned, hours: 0, properties: ["arr": 400_000, "seats": 10]),
+                    contract,
                     Self.event(8, CanonicalEvent.licenseUpdated, hours: 1, properties: ["purchased": 10, "assigned": 10]),
                     Self.event(9, CanonicalEvent.npsSubmitted, hours: 2, properties: ["score": 10]),
                     Self.event(10, CanonicalEvent.touchpointLogged, hours: 3),
@@ -110,8 +118,8 @@ struct ReadModelWriteTests {
                 logger: store.testLogger)
             let first = try await Self.health(store)
             let (stage, stageAt) = try await Self.stageChangedAt(store)
-            #expect(first.previousBand == nil, "a first band has no previous one")
-            #expect(first.bandChangedAt == first.evaluatedAt, "a first band counts as changed when it was evaluated")
+            #expect(first.previousBand != nil && first.previousBand != first.band)
+            #expect(first.bandChangedAt.map { $0 > opening.evaluatedAt && $0 <= first.evaluatedAt } == true)
 
             // The same usage again, an hour later: neither the stage nor the score moves, so neither change time does.
             _ = try await store.apply([Self.event(2, "Report Exported", hours: 20 * 24 + 1)], logger: store.testLogger)
@@ -119,7 +127,7 @@ struct ReadModelWriteTests {
             let (sameStage, sameStageAt) = try await Self.stageChangedAt(store)
             try #require(same.score == first.score && same.band == first.band, "the check needs an unchanged score: \(first) \(same)")
             #expect(same.scoreChangedAt == first.scoreChangedAt)
-            #expect(same.bandChangedAt == first.bandChangedAt && same.previousBand == nil)
+            #expect(same.bandChangedAt == first.bandChangedAt && same.previousBand == first.previousBand)
             #expect(same.evaluatedAt > first.evaluatedAt)
             #expect(sameStage == stage && sameStageAt == stageAt)
 
