@@ -62,7 +62,9 @@ struct HTTPLoadTests {
                 requests: bodies.map { HTTPLoad.Request(method: "POST", path: "/echo", body: $0) }, headers: [],
                 connections: 2, duration: .seconds(1))
             let result = try await load.run()
-            #expect(result.requests > 10 && result.non2xx == 0 && result.errors == 0, "\(result)")
+            // More requests than connections: some went on a kept-alive connection. (No rate is asked: a busy
+            // machine managed 6 in the second.)
+            #expect(result.requests > 2 && result.non2xx == 0 && result.errors == 0, "\(result)")
         }
     }
 }
