@@ -97,14 +97,19 @@ public struct Person: Sendable, Hashable {
     /// `contact.left`), and a day of product usage.
     public mutating func merge(_ event: AccountEvent, configuration: EngineConfiguration) {
         let name = configuration.canonicalName(event)
-        let role = event.type == .identify ? event.traits["role"]?.stringValue
-            : name == CanonicalEvent.contactRoleChanged ? event.properties["role"]?.stringValue : nil
-        if let role, event.timestamp >= (roleAt ?? .distantPast) {
+        if let role = Self.role(in: event, configuration: configuration), event.timestamp >= (roleAt ?? .distantPast) {
             self.role = role
             roleAt = event.timestamp
         }
         if name == CanonicalEvent.contactLeft { leftAt = max(leftAt ?? event.timestamp, event.timestamp) }
         if configuration.isProductUsage(event) { activeDays.insert(Timestamp.epochDay(event.timestamp)) }
+    }
+
+    /// The persona `event` gives its user: an `identify` call's `traits.role`, or a `contact.role_changed`'s role.
+    public static func role(in event: AccountEvent, configuration: EngineConfiguration) -> String? {
+        if event.type == .identify { return event.traits["role"]?.stringValue }
+        guard configuration.canonicalName(event) == CanonicalEvent.contactRoleChanged else { return nil }
+        return event.properties["role"]?.stringValue
     }
 
     /// The roles the health model and the journey follow person by person; the store keeps these people (and

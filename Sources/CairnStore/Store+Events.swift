@@ -54,9 +54,7 @@ extension Store {
                 let stored = states[id]?.lastEventAt ?? .distantPast
                 (first[id], now[id]) = (max(times.min()!, stored), max(times.max()!, stored))
             }
-            let contexts = try await loadContexts(
-                accountIDs, now: now, from: first, users: byAccount.mapValues { Set($0.compactMap(\.userId)) },
-                on: connection, logger: logger)
+            let contexts = try await loadContexts(accountIDs, now: now, from: first, batch: byAccount, on: connection, logger: logger)
             try await countUsers(fresh, on: connection, logger: logger)
             try await countActivity(fresh, on: connection, logger: logger)
             var outcomes: [JourneyEngine.Outcome] = []
@@ -135,15 +133,16 @@ extension Store {
         return states
     }
 
-    /// What the engine needs beside the facts, as the store holds it (before the batch's own users and usage are
-    /// written): usage per day over the usage window, the account's key people and anyone who left, the batch's
-    /// `users` (whose persona the batch may change), and who was active in the last 30 days.
+    /// What the engine needs beside the facts, as the store holds it before the `batch` (each account's new events)
+    /// is written: usage per day over the usage window, the account's key people and anyone who left, and who was
+    /// active in the last 30 days.
     ///
-    /// The engine evaluates each account from `from` (its first evaluation in the batch) to `now` (its last): users
-    /// active at every one of those times are counted, and the few whose 30 days end in between (or who are in the
-    /// batch, which the engine counts itself) come with their last-seen time.
+    /// The engine evaluates each account from `from` (its first evaluation in the batch) to `now` (its last) and
+    /// folds the batch's events in as it goes. So users active at every one of those times are counted, except the
+    /// batch's own users, who come with their last-seen time (the engine counts them), as do the few whose 30 days
+    /// end in between; and a batch user who gets a persona in the batch comes with what the store knows of them.
     func loadContexts(
-        _ ids: [String], now: [String: Date], from: [String: Date] = [:], users: [String: Set<String>] = [:],
+        _ ids: [String], now: [String: Date], from: [String: Date] = [:], batch: [String: [AccountEvent]] = [:],
         on connection: PostgresConnection, logger: Logger
     ) async throws -> [String: JourneyEngine.Context] {
         let window = engine.thresholds.usageWindowDays
@@ -153,54 +152,53 @@ extension Store {
         var contexts: [String: JourneyEngine.Context] = [:]
         let activity = try await loadActivity(ids, since: earliest.addingTimeInterval(-Double(window) * 86_400), on: connection, logger: logger)
         for (id, days) in activity { contexts[id, default: .init()].activity = days }
-        // Per account through the (account_id, user_id) key (LATERAL), as the active-user count below: joined to the
-        // whole batch, that count was planned as a hash join over every user of every account.
         // The key people through the partial index `users_key_people` (its predicate, `Person.keyRoles`, written out
-        // so the planner can use it), the batch's users through the primary key.
-        let pairs = users.keys.sorted().flatMap { id in users[id]!.sorted().map { (id, $0) } }
+        // so the planner can use it); batch users who get a persona in the batch through the primary key.
+        let named = batch.keys.sorted().flatMap { id in
+            Set(batch[id]!.filter { Person.role(in: $0, configuration: engine) != nil }.compactMap(\.userId)).sorted().map { (id, $0) }
+        }
         let people = try await connection.checkedQuery(
             """
-            SELECT u.account_id, u.user_id, u.role, u.role_at, u.left_at, u.active_days, u.last_seen_at
+            SELECT u.account_id, u.user_id, u.role, u.role_at, u.left_at, u.active_days
             FROM unnest(\(ids)) AS x(id)
             CROSS JOIN LATERAL (
                 SELECT * FROM users u
                 WHERE u.account_id = x.id AND (u.role IN ('admin', 'champion', 'sponsor') OR u.left_at IS NOT NULL)
             ) u
             UNION ALL
-            SELECT u.account_id, u.user_id, u.role, u.role_at, u.left_at, u.active_days, u.last_seen_at
-            FROM unnest(\(pairs.map(\.0)), \(pairs.map(\.1))) AS b(account_id, user_id)
+            SELECT u.account_id, u.user_id, u.role, u.role_at, u.left_at, u.active_days
+            FROM unnest(\(named.map(\.0)), \(named.map(\.1))) AS b(account_id, user_id)
             JOIN users u ON u.account_id = b.account_id AND u.user_id = b.user_id
+            WHERE u.left_at IS NULL AND (u.role IS NULL OR u.role NOT IN ('admin', 'champion', 'sponsor'))
             """, logger: logger)
-        var counted: [String: [(user: String, lastSeen: Date)]] = [:]  // batch users the count below includes
-        var known = Set<[String]>()
-        for try await row in people.decode((String, String, String?, Date?, Date?, [Int32], Date).self) {
-            guard known.insert([row.0, row.1]).inserted else { continue }
+        for try await row in people.decode((String, String, String?, Date?, Date?, [Int32]).self) {
             let person = Person(userId: row.1, role: row.2, roleAt: row.3, leftAt: row.4, activeDays: Set(row.5.map(Int.init)))
-            let inBatch = users[row.0]?.contains(row.1) ?? false
             if person.isKey {
                 contexts[row.0, default: .init()].people.append(person)
-            } else if inBatch {
-                contexts[row.0, default: .init()].others.append(person)
             } else {
-                continue
+                contexts[row.0, default: .init()].others.append(person)
             }
-            if inBatch, row.6 >= now[row.0]!.addingTimeInterval(-month) { counted[row.0, default: []].append((row.1, row.6)) }
+        }
+        // The batch's users as a JSON array per account, which `?` looks up without a join.
+        let users = ids.map { id in
+            String(decoding: JSONValue.array(Set(batch[id]?.compactMap(\.userId) ?? []).sorted().map(JSONValue.string)).serialized(), as: UTF8.self)
         }
         let active = try await connection.checkedQuery(
             """
-            SELECT x.id, c.n
-            FROM unnest(\(ids), \(ids.map { now[$0]!.addingTimeInterval(-month) })) AS x(id, since)
+            SELECT x.id, c.n, c.users, c.seen
+            FROM unnest(\(ids), \(ids.map { now[$0]!.addingTimeInterval(-month) }), \(users)::jsonb[]) AS x(id, since, batch)
             CROSS JOIN LATERAL (
-                SELECT count(*)::int8 AS n FROM users u
+                SELECT count(*) FILTER (WHERE NOT x.batch ? u.user_id) AS n,
+                       array_agg(u.user_id) FILTER (WHERE x.batch ? u.user_id) AS users,
+                       array_agg(u.last_seen_at) FILTER (WHERE x.batch ? u.user_id) AS seen
+                FROM users u
                 WHERE u.account_id = x.id AND u.last_seen_day >= (x.since AT TIME ZONE 'UTC')::date AND u.last_seen_at >= x.since
             ) c
-            WHERE c.n > 0
+            WHERE c.n > 0 OR c.users IS NOT NULL
             """, logger: logger)
-        for try await (id, count) in active.decode((String, Int).self) { contexts[id, default: .init()].activeUsers = count }
-        // The batch's users are folded in by the engine as it meets their events: out of the count, with their time.
-        for (id, seen) in counted {
-            contexts[id, default: .init()].activeUsers -= seen.count
-            for (user, lastSeen) in seen { contexts[id, default: .init()].lastSeen[user] = lastSeen }
+        for try await (id, count, users, seen) in active.decode((String, Int, [String]?, [Date]?).self) {
+            contexts[id, default: .init()].activeUsers = count
+            for (user, lastSeen) in zip(users ?? [], seen ?? []) { contexts[id, default: .init()].lastSeen[user] = lastSeen }
         }
         // Users whose 30 days end between the account's first and last evaluation: active at some of them only.
         let spanning = ids.filter { from[$0]! < now[$0]! }

@@ -110,6 +110,7 @@ struct BatchingTests {
             let month: TimeInterval = 30 * 86_400
             let from = Self.start
             let now = Self.start.addingTimeInterval(6 * 3_600)
+            let again = #"again "ü" \"#  // looked up in a JSON array: quotes, a backslash, non-ASCII
             func seen(_ user: String, at time: Date, traits: [String: JSONValue] = [:]) -> AccountEvent {
                 AccountEvent(
                     messageId: "ctx-\(user)", type: traits.isEmpty ? .track : .identify, event: traits.isEmpty ? "Report Exported" : nil,
@@ -120,20 +121,23 @@ struct BatchingTests {
                     seen("steady", at: from.addingTimeInterval(-86_400), traits: ["role": "admin"]),  // active throughout
                     seen("fading", at: from.addingTimeInterval(-month + 3_600)),  // its 30 days end an hour into the batch
                     seen("gone", at: from.addingTimeInterval(-month - 3_600)),  // inactive throughout
-                    seen("again", at: from.addingTimeInterval(-3_600)),  // active throughout, and in the batch
+                    seen(again, at: from.addingTimeInterval(-3_600)),  // active throughout, and in the batch
                 ], logger: store.testLogger)
             let contexts = try await store.client.withConnection { connection in
                 try await store.loadContexts(
-                    ["ctx"], now: ["ctx": now], from: ["ctx": from], users: ["ctx": ["again", "newcomer"]], on: connection,
-                    logger: store.testLogger)
+                    ["ctx"], now: ["ctx": now], from: ["ctx": from],
+                    batch: ["ctx": [seen(again, at: now), seen("newcomer", at: now, traits: ["role": "end_user"]),
+                                    seen("fading", at: now, traits: ["role": "end_user"])]],
+                    on: connection, logger: store.testLogger)
             }
             let context = try #require(contexts["ctx"])
             #expect(context.activeUsers == 1, "steady; again is in the batch, so the engine counts it by its time")
-            #expect(context.lastSeen.keys.sorted() == ["again", "fading"])
+            #expect(context.lastSeen.keys.sorted() == [again, "fading"])
             #expect(context.activeUsers(at: from) == 3)
             #expect(context.activeUsers(at: now) == 2)
             #expect(context.people.map(\.userId) == ["steady"])
-            #expect(context.others.map(\.userId) == ["again"], "a batch user without a key role, in case the batch gives one")
+            #expect(context.others.map(\.userId) == ["fading"], "a batch user the batch gives a persona, with what is known of them")
+            #expect(context.others.first?.activeDays == [Timestamp.epochDay(from.addingTimeInterval(-month + 3_600))])
 
             // The sweep (no batch) gets the plain count at its time.
             let sweep = try await store.client.withConnection { connection in
