@@ -93,11 +93,19 @@ def main():
         driver.save_screenshot(os.path.join(args.screenshots, "dashboard-overview.png"))
 
         # Live: the caller changes the target's band now; the page must show it without a reload.
-        before = driver.find_elements(By.CSS_SELECTOR, '#band-changes tr[data-account="%s"]' % args.target)
-        check(not before, "target already in band changes")
+        # The target may already be listed (an earlier change of its band): then its row must change.
+        row = '#band-changes tr[data-account="%s"]' % args.target
+
+        def rows(d):
+            try:
+                return [r.text for r in d.find_elements(By.CSS_SELECTOR, row)]
+            except Exception:  # the list was re-rendered while it was read
+                return None
+
+        before = rows(driver)
         marker = driver.execute_script("window.__cairnNoReload = 1; return 1")
         open(args.ready, "w").close()
-        wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, '#band-changes tr[data-account="%s"]' % args.target), 60,
+        wait_for(driver, lambda d: rows(d) not in (None, [], before), 60,
                  "band change of %s never appeared" % args.target)
         check(driver.execute_script("return window.__cairnNoReload") == marker, "the page reloaded instead of updating live")
         wait_for(driver, lambda d: args.target + ": health" in d.find_element(By.ID, "feed").text, 20,
