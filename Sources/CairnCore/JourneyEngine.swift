@@ -84,12 +84,11 @@ public enum JourneyEngine {
     ) -> Outcome {
         var next = state
         var fresh: [Signal] = []
-        var found: Set<String> = []
         // Each signal once: the ids already raised are kept in the facts. `arrival` is when the facts that revealed
         // it arrived (see `Signal.raisedAt`).
         func collect(_ signals: [Signal], arrival: Date) {
-            for var signal in signals where next.facts.raised[signal.signalId] == nil && !found.contains(signal.signalId) {
-                found.insert(signal.signalId)
+            for var signal in signals where next.facts.raised[signal.signalId] == nil {
+                next.facts.raised[signal.signalId] = signal.at
                 signal.raisedAt = max(arrival, state.lastEventAt ?? arrival)
                 signal.stage =
                     signal.kind == SignalKind.stageEntered
@@ -122,7 +121,7 @@ public enum JourneyEngine {
             next.facts.merge(event, canonical: name)
             context.fold(event, configuration: configuration)
             signals += eventSignals(event, canonical: name, accountId: state.accountId, configuration)
-            evaluate(at: index < ordered.count - 1 ? max(event.timestamp, state.lastEventAt ?? event.timestamp) : now)
+            evaluate(at: index < ordered.count - 1 ? evaluationTime(of: event, after: state.lastEventAt) : now)
             collect(signals, arrival: arrival(event))
             signals = []
         }
@@ -130,11 +129,16 @@ public enum JourneyEngine {
             evaluate(at: now)
             collect(signals, arrival: now)
         }
-        for signal in fresh { next.facts.raised[signal.signalId] = signal.at }
         next.facts.prune(now: now)
         return Outcome(
             state: next, signals: fresh.sorted { ($0.at, $0.signalId) < ($1.at, $1.signalId) },
             healthDays: days.values.sorted { $0.day < $1.day })
+    }
+
+    /// When the engine evaluates an account after `event`: its time, but never before the account's latest event
+    /// stored before the batch (`stored`); a late event is judged at the account's present.
+    public static func evaluationTime(of event: AccountEvent, after stored: Date?) -> Date {
+        max(event.timestamp, stored ?? event.timestamp)
     }
 
     /// Re-evaluates without new events: what the passing of time alone changes (silence, SLAs, renewal windows).

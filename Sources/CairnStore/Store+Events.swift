@@ -50,9 +50,8 @@ extension Store {
             var now: [String: Date] = [:]
             var first: [String: Date] = [:]
             for id in accountIDs {
-                let times = byAccount[id]!.map(\.timestamp)
-                let stored = states[id]?.lastEventAt ?? .distantPast
-                (first[id], now[id]) = (max(times.min()!, stored), max(times.max()!, stored))
+                let times = byAccount[id]!.map { JourneyEngine.evaluationTime(of: $0, after: states[id]?.lastEventAt) }
+                (first[id], now[id]) = (times.min()!, times.max()!)
             }
             let contexts = try await loadContexts(accountIDs, now: now, from: first, batch: byAccount, on: connection, logger: logger)
             try await countUsers(fresh, on: connection, logger: logger)
