@@ -10,15 +10,19 @@ What it checks (exit status 1 and a FAIL line per problem if anything is off):
 - docker-compose.yml: the compose-spec JSON schema (vendored by the check-jsonschema package, so offline), then
   the wiring: every role present, roles wait for `migrate` to complete and for every RabbitMQ node, a health
   check on every long-running service probing a route the code serves on the port the role listens on,
-  replicas, published ports, variables the code reads, URLs that name real services, a consistent RabbitMQ cluster.
+  replicas, published ports, variables the code reads, URLs that name real services, a consistent RabbitMQ cluster
+  with the broker plugins the topology needs (an exchange type such as x-consistent-hash) enabled on every node.
 - deploy/prometheus and deploy/grafana: scrape targets are compose services on the right ports; every metric
   name in the alert rules and the dashboard is one the code registers (read from Sources/) or one RabbitMQ's
-  exporter publishes; the dashboard uses the provisioned data source.
+  exporter publishes; the dashboard uses the provisioned data source; the backlog and no-consumer alerts and the
+  dashboard's queue panels select every work queue (cairn.events.work.0 to .N-1) and no other queue.
+- deploy/rabbitmq/definitions.json: the exchanges, work queues and bindings of CairnTopology.
 - deploy/k8s: every built-in resource against the Kubernetes OpenAPI schemas bundled in kubernetes-validate
   (strict: unknown fields fail); the CRDs (KEDA ScaledObject and TriggerAuthentication, RabbitmqCluster)
   structurally; probes on /healthz and /readyz that the code serves, on the container port the role listens
-  on; resources, PodDisruptionBudgets, ConfigMap and Secret references, Services, the migrate Job, and a
-  ScaledObject on the queue the workers consume.
+  on; resources, PodDisruptionBudgets, ConfigMap and Secret references, Services, the migrate Job, a
+  ScaledObject on all the work queues the workers consume (no more replicas than partitions), and a
+  RabbitmqCluster with the broker plugins the topology needs.
 - deploy/cairn-healthcheck: run against a throw-away HTTP server on 127.0.0.1 (200 passes, 503 and a closed
   port fail).
 Routes, ports, settings, metric names and queue names come from Sources/ by regular expressions; if the code
@@ -95,6 +99,19 @@ KEDA_RABBITMQ_METADATA = {
     "useRegex", "excludeUnacknowledged", "pageSize", "operation", "timeout", "unsafeSsl",
 }
 KEDA_RABBITMQ_AUTH_PARAMETERS = {"host", "username", "password", "tls", "ca", "cert", "key", "keyPassword"}
+# Fields of RabbitmqCluster.spec.rabbitmq.
+RABBITMQ_CLUSTER_RABBITMQ_FIELDS = {
+    "additionalConfig", "additionalPlugins", "advancedConfig", "envConfig", "erlangInetConfig",
+}
+
+# The broker plugin that provides each non-built-in exchange type the topology may declare. A type missing here is a
+# failure: add its plugin, so that the deployments are checked to enable it.
+PLUGIN_FOR_EXCHANGE_TYPE = {"x-consistent-hash": "rabbitmq_consistent_hash_exchange"}
+# Plugins the official rabbitmq:<version>-management image enables (rabbitmq_prometheus in every image,
+# rabbitmq_management in the -management ones). A mounted enabled_plugins file replaces that list, so it must keep
+# them: Prometheus scrapes port 15692 and compose publishes the management UI.
+IMAGE_PLUGINS = {"rabbitmq_prometheus"}
+MANAGEMENT_IMAGE_PLUGINS = IMAGE_PLUGINS | {"rabbitmq_management"}
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -152,8 +169,9 @@ class Code:
     settings: dict[str, str]
     routes: dict[str, set[str]]
     metrics: set[str]
-    events_queue: str
-    queues: dict[str, str]
+    event_queues: list[str]  # the work queues, cairn.events.work.0 .. N-1, in partition order
+    queues: dict[str, str]  # every `static let name = "cairn.…"` of CairnTopology (queues and exchanges)
+    broker_plugins: set[str]  # plugins the exchange types of the core topology need
     tools_version: tuple[int, ...]
     executable: str
 
@@ -222,9 +240,31 @@ def read_code(report: Report) -> Code:
 
     topology = read("Sources/CairnAMQP/AMQPTopology+Cairn.swift")
     queues = dict(re.findall(r'static let (\w+)\s*=\s*"(cairn\.[^"]+)"', topology))
-    events_queue = queues.get("eventsWork", "")
-    report.check(events_queue == "cairn.events.work", "the workers' queue is found in CairnTopology",
-                 f"eventsWork = {events_queue!r}")
+    count = re.search(r"static let eventPartitions\s*=\s*(\d+)\b", topology)
+    partitions = int(count.group(1)) if count else 0
+    report.check(partitions > 0, "the number of work queues is found in CairnTopology (eventPartitions)")
+    naming = re.search(r'static func eventsWork\(partition: Int\)\s*->\s*String\s*\{\s*"([^"\\]*)\\\(partition\)"\s*\}',
+                       topology)
+    prefix = naming.group(1) if naming else ""
+    report.check(prefix.startswith("cairn."), "the work queues' names are found in CairnTopology (eventsWork(partition:))",
+                 f"prefix {prefix!r}")
+    report.check(re.search(r"static let eventQueues\s*=\s*\(0\.\.<eventPartitions\)\.map\s*\{\s*eventsWork\(partition:\s*\$0\)\s*\}",
+                           topology) is not None,
+                 "CairnTopology.eventQueues are eventsWork(partition:) for 0..<eventPartitions")
+    event_queues = [f"{prefix}{partition}" for partition in range(partitions)] if prefix else []
+    report.check(not set(event_queues) & set(queues.values()) and "eventsWork" not in queues,
+                 "no other CairnTopology name is one of the work queues", str(sorted(set(event_queues) & set(queues.values()))))
+
+    kinds = read("Sources/CairnAMQP/AMQPTopology.swift")
+    exchange_types = dict(re.findall(r'case (\w+)\s*=\s*"(x-[^"]+)"', kinds))
+    used_kinds = set(re.findall(r"kind:\s*\.(\w+)", topology))
+    report.check(bool(used_kinds), "the exchange kinds of the core topology are found")
+    broker_plugins: set[str] = set()
+    for kind in sorted(used_kinds & set(exchange_types)):
+        plugin = PLUGIN_FOR_EXCHANGE_TYPE.get(exchange_types[kind])
+        if report.check(plugin is not None, f"the exchange type {exchange_types[kind]} has a known broker plugin",
+                        "add it to PLUGIN_FOR_EXCHANGE_TYPE"):
+            broker_plugins.add(plugin)
 
     package = read("Package.swift")
     version = re.search(r"swift-tools-version:\s*([\d.]+)", package)
@@ -232,7 +272,7 @@ def read_code(report: Report) -> Code:
     report.check(bool(tools_version), "Package.swift declares its swift-tools-version")
     executable = re.search(r'\.executable\(\s*name:\s*"([^"]+)"', package)
     report.check(bool(executable), "Package.swift declares an executable product")
-    return Code(roles, commands, settings, routes, metrics, events_queue, queues, tools_version,
+    return Code(roles, commands, settings, routes, metrics, event_queues, queues, broker_plugins, tools_version,
                 executable.group(1) if executable else "")
 
 
@@ -521,11 +561,20 @@ def check_compose(report: Report, code: Code) -> dict:
             replicas = (service.get("deploy") or {}).get("replicas", 1)
             report.check(replicas >= 2, f"{name} runs several replicas (deploy.replicas)", str(replicas))
 
-    check_rabbitmq_nodes(report, services, rabbit_nodes)
+    check_rabbitmq_nodes(report, code, services, rabbit_nodes)
     return compose
 
 
-def check_rabbitmq_nodes(report: Report, services: dict, nodes: list[str]) -> None:
+def erlang_atom_list(text: str) -> set[str] | None:
+    """The atoms of an enabled_plugins file (`[a,b,c].`, Erlang comments allowed); None if it is not one list."""
+    text = re.sub(r"%[^\n]*", "", text)
+    match = re.fullmatch(r"\s*\[([a-z0-9_,\s]*)\]\s*\.\s*", text)
+    if not match:
+        return None
+    return {atom.strip() for atom in match.group(1).split(",") if atom.strip()}
+
+
+def check_rabbitmq_nodes(report: Report, code: Code, services: dict, nodes: list[str]) -> None:
     cookies = {environment_of(services[n]).get("RABBITMQ_ERLANG_COOKIE") for n in nodes}
     report.check(len(cookies) == 1 and None not in cookies and "" not in cookies,
                  "every RabbitMQ node shares one Erlang cookie")
@@ -544,6 +593,21 @@ def check_rabbitmq_nodes(report: Report, services: dict, nodes: list[str]) -> No
                      str(sorted(listed)))
         report.check(re.search(r"^quorum_queue\.continuous_membership_reconciliation\.target_group_size\s*=\s*3",
                                text, re.M) is not None, f"{config[0]} keeps quorum queues on 3 nodes")
+    for node in nodes:
+        mounts = [v for v in services[node].get("volumes") or [] if isinstance(v, str)]
+        plugin_files = [m.split(":")[0] for m in mounts if m.split(":")[1:2] == ["/etc/rabbitmq/enabled_plugins"]]
+        if not code.broker_plugins and not plugin_files:
+            continue  # the image's own plugins are enough
+        if not report.check(len(plugin_files) == 1, f"{node} mounts an enabled_plugins file at /etc/rabbitmq/enabled_plugins",
+                            f"the topology needs {sorted(code.broker_plugins)}"):
+            continue
+        enabled = erlang_atom_list((ROOT / plugin_files[0]).read_text(encoding="utf-8"))
+        if not report.check(enabled is not None, f"{plugin_files[0]} is one Erlang list of plugin names ending in '.'"):
+            continue
+        image = str(services[node].get("image", ""))
+        needed = code.broker_plugins | (MANAGEMENT_IMAGE_PLUGINS if "management" in image else IMAGE_PLUGINS)
+        report.check(needed <= enabled, f"{node} enables {sorted(needed)} (the topology's and the image's plugins)",
+                     f"missing {sorted(needed - enabled)}")
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -567,6 +631,38 @@ def promql_metric_names(expr: str) -> set[str]:
             continue
         names.add(name)
     return names
+
+
+def queue_matchers(expr: str, metric: str) -> list[tuple[str, str]]:
+    """The `queue` label matchers (operator, value) on every selector of `metric` in a PromQL expression."""
+    found = []
+    for selector in re.finditer(rf"(?<![\w:]){re.escape(metric)}\s*\{{((?:[^{{}}\"]|\"(?:[^\"\\]|\\.)*\")*)\}}", expr):
+        for matcher in re.finditer(r'\bqueue\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"', selector.group(1)):
+            found.append((matcher.group(1), re.sub(r"\\(.)", r"\1", matcher.group(2))))  # PromQL string escapes
+    return found
+
+
+def promql_selects(matchers: list[tuple[str, str]], queue: str) -> bool:
+    """Whether one selector with these `queue` matchers selects the queue (PromQL regexes are anchored)."""
+    if not matchers:
+        return False
+    for op, value in matchers:
+        try:
+            matched = re.fullmatch(value, queue) is not None if op in ("=~", "!~") else value == queue
+        except re.error:
+            return False
+        if matched != (op in ("=", "=~")):
+            return False
+    return True
+
+
+def work_queue_coverage(code: Code, expr: str, metric: str) -> tuple[set[str], set[str]]:
+    """(work queues, other CairnTopology names) that an expression's selectors of `metric` select."""
+    others = set(code.queues.values()) - set(code.event_queues)
+    matchers = queue_matchers(expr, metric)
+    selected = {q for q in code.event_queues if promql_selects(matchers, q)}
+    strays = {q for q in others if promql_selects(matchers, q)}
+    return selected, strays
 
 
 def check_metric_names(report: Report, code: Code, expr: str, where: str) -> None:
@@ -625,8 +721,27 @@ def check_prometheus(report: Report, code: Code, compose: dict) -> None:
             check_metric_names(report, code, str(rule.get("expr", "")), where)
     report.check(count > 0, "alerts.yml has rules")
     alert_text = read("deploy/prometheus/alerts.yml")
-    for key in ("eventsWork", "deadEvents"):
+    for key in ("deadEvents", "signalsEscalator"):
         report.check(f'"{code.queues.get(key)}"' in alert_text, f"an alert watches {code.queues.get(key)}")
+    # The work queues are many (one per partition): the backlog and no-consumer alerts must select all of them
+    # (a regex matcher such as queue=~"cairn\\.events\\.work\\.[0-9]+") and nothing else.
+    rules_list = [r for g in rules.get("groups") or [] for r in g.get("rules") or []]
+    span = f"{code.event_queues[0]} to {code.event_queues[-1]}" if code.event_queues else "(none found)"
+    for metric, what in (("rabbitmq_detailed_queue_messages_ready", "backlog"),
+                         ("rabbitmq_detailed_queue_consumers", "no-consumer")):
+        covering = []
+        for rule in rules_list:
+            selected, strays = work_queue_coverage(code, str(rule.get("expr", "")), metric)
+            if selected == set(code.event_queues) and code.event_queues and not strays:
+                covering.append(rule)
+        report.check(bool(covering), f"a {what} alert on {metric} selects every work queue ({span}) and no other queue")
+        if metric == "rabbitmq_detailed_queue_consumers":
+            # One idle partition stalls its accounts: a sum over the queues would hide it.
+            for rule in covering:
+                expr = str(rule.get("expr", ""))
+                report.check(re.search(r"\bby\s*\(\s*queue\s*\)", expr) is not None or re.match(r"\s*min\s*\(", expr) is not None,
+                             f"alert {rule.get('alert')} fires when any one work queue has no consumer "
+                             "(keeps the queue label, or takes min)", expr)
 
 
 def check_grafana(report: Report, code: Code, compose: dict) -> None:
@@ -667,6 +782,11 @@ def check_grafana(report: Report, code: Code, compose: dict) -> None:
                 expressions.append(target.get("expr", ""))
                 check_metric_names(report, code, target.get("expr", ""), where)
         text = " ".join(expressions)
+        span = f"{code.event_queues[0]} to {code.event_queues[-1]}" if code.event_queues else "(none found)"
+        for metric in ("rabbitmq_detailed_queue_messages_ready", "rabbitmq_detailed_queue_consumers"):
+            report.check(any(work_queue_coverage(code, e, metric)[0] == set(code.event_queues) and code.event_queues
+                             for e in expressions),
+                         f"{path.name} shows {metric} for every work queue ({span})")
         for needed, what in [("cairn_worker_events_applied_total", "throughput"),
                              ("rabbitmq_detailed_queue_messages_ready", "lag (queue depth)"),
                              ("cairn_consumer_batch_seconds_bucket", "commit latency"),
@@ -829,7 +949,7 @@ def check_kubernetes(report: Report, code: Code, k8s_version: str) -> None:
         report.check(pod.get("restartPolicy") in ("OnFailure", "Never"), "the migrate Job does not restart forever")
 
     check_keda(report, code, by_kind, deployments, roles_seen, secrets)
-    check_rabbitmq_cluster(report, by_kind, secrets)
+    check_rabbitmq_cluster(report, code, by_kind, secrets)
 
 
 def check_keda(report, code, by_kind, deployments, roles_seen, secrets) -> None:
@@ -849,16 +969,39 @@ def check_keda(report, code, by_kind, deployments, roles_seen, secrets) -> None:
         low, high = spec.get("minReplicaCount", 0), spec.get("maxReplicaCount", 100)
         report.check(isinstance(low, int) and isinstance(high, int) and 1 <= low <= high,
                      f"{where}: 1 <= minReplicaCount <= maxReplicaCount", f"{low}, {high}")
+        # A partition is consumed by one worker at a time: workers beyond the number of partitions stand idle.
+        report.check(isinstance(high, int) and high <= len(code.event_queues),
+                     f"{where}: maxReplicaCount is at most the number of work queues ({len(code.event_queues)})", str(high))
         triggers = spec.get("triggers") or []
         report.check(len(triggers) >= 1, f"{where} has a trigger")
+        others = set(code.queues.values()) - set(code.event_queues)
+        covered: set[str] = set()
         for trigger in triggers:
             metadata = trigger.get("metadata") or {}
             report.check(trigger.get("type") == "rabbitmq", f"{where}: a rabbitmq trigger", str(trigger.get("type")))
             report.check(set(metadata) <= KEDA_RABBITMQ_METADATA, f"{where}: only known rabbitmq trigger fields",
                          str(sorted(set(metadata) - KEDA_RABBITMQ_METADATA)))
-            report.check(metadata.get("queueName") == code.events_queue,
-                         f"{where} scales on the queue the workers consume ({code.events_queue})",
-                         str(metadata.get("queueName")))
+            report.check(all(isinstance(v, str) for v in metadata.values()),
+                         f"{where}: every trigger metadata value is a string (quote true, numbers)",
+                         str({k: v for k, v in metadata.items() if not isinstance(v, str)}))
+            name = str(metadata.get("queueName", ""))
+            if metadata.get("useRegex") == "true":
+                # KEDA asks the management API (GET /api/queues/<vhost>?use_regex=true&name=…), which matches the
+                # name with an unanchored, case-insensitive regex, and combines the matches with `operation`.
+                report.check(metadata.get("protocol") == "http", f"{where}: useRegex needs protocol http",
+                             str(metadata.get("protocol")))
+                report.check(metadata.get("operation", "sum") == "sum", f"{where}: the matching queues are summed",
+                             str(metadata.get("operation")))
+                try:
+                    selected = {q for q in code.event_queues + sorted(others) if re.search(name, q, re.I)}
+                except re.error as error:
+                    report.fail(f"{where}: queueName is a valid regex", str(error))
+                    selected = set()
+            else:
+                selected = {name}
+            report.check(bool(selected) and selected <= set(code.event_queues),
+                         f"{where}: the trigger's queueName selects work queues only", f"{name!r} selects {sorted(selected)}")
+            covered |= selected
             report.check(metadata.get("mode") in ("QueueLength", "MessageRate"), f"{where}: mode QueueLength or MessageRate")
             report.check(isinstance(metadata.get("value"), str) and re.fullmatch(r"\d+(\.\d+)?", metadata["value"]) is not None
                          and float(metadata["value"]) > 0, f"{where}: value is a positive number in a string")
@@ -869,10 +1012,14 @@ def check_keda(report, code, by_kind, deployments, roles_seen, secrets) -> None:
                                 f"{where}: the broker address comes from a TriggerAuthentication", str(auth)):
                 continue
             if auth:
-                check_trigger_auth(report, by_kind["TriggerAuthentication"][auth], secrets, metadata.get("protocol"))
+                check_trigger_auth(report, by_kind["TriggerAuthentication"][auth], secrets, metadata.get("protocol"),
+                                   set(by_kind.get("RabbitmqCluster", {})))
+        report.check(bool(code.event_queues) and covered == set(code.event_queues),
+                     f"{where} scales on every work queue the workers consume ({len(code.event_queues)})",
+                     f"missing {sorted(set(code.event_queues) - covered)}")
 
 
-def check_trigger_auth(report, auth: dict, secrets: dict, protocol: str) -> None:
+def check_trigger_auth(report, auth: dict, secrets: dict, protocol: str, clusters: set[str]) -> None:
     where = f"TriggerAuthentication {auth['metadata']['name']}"
     report.check(auth.get("apiVersion") == "keda.sh/v1alpha1", f"{where}: apiVersion keda.sh/v1alpha1")
     refs = (auth.get("spec") or {}).get("secretTargetRef") or []
@@ -883,9 +1030,17 @@ def check_trigger_auth(report, auth: dict, secrets: dict, protocol: str) -> None
         if report.check(value is not None, f"{where}: secret {ref.get('name')}/{ref.get('key')} exists"):
             if ref.get("parameter") == "host" and protocol == "amqp":
                 report.check(str(value).startswith(("amqp://", "amqps://")), f"{where}: the host is an AMQP URL")
+            if ref.get("parameter") == "host" and protocol == "http":
+                url = urlsplit(str(value))
+                report.check(url.scheme in ("http", "https") and url.port in (15672, 15671),
+                             f"{where}: the host is the management API's URL (http://…:15672/<vhost>)",
+                             f"{url.scheme}://{url.hostname}:{url.port}")
+                host = url.hostname or ""
+                report.check(any(host == c or host.startswith(f"{c}.") for c in clusters),
+                             f"{where}: the management URL points at the RabbitmqCluster's Service", host)
 
 
-def check_rabbitmq_cluster(report, by_kind, secrets) -> None:
+def check_rabbitmq_cluster(report, code, by_kind, secrets) -> None:
     clusters = by_kind.get("RabbitmqCluster", {})
     report.check(len(clusters) == 1, "one RabbitmqCluster")
     for name, cluster in clusters.items():
@@ -899,7 +1054,14 @@ def check_rabbitmq_cluster(report, by_kind, secrets) -> None:
                      str(replicas))
         image = str(spec.get("image", ""))
         report.check(image.startswith("rabbitmq:") and not image.endswith(":latest"), f"{where}: a pinned rabbitmq image", image)
-        config = ((spec.get("rabbitmq") or {}).get("additionalConfig")) or ""
+        rabbitmq = spec.get("rabbitmq") or {}
+        report.check(set(rabbitmq) <= RABBITMQ_CLUSTER_RABBITMQ_FIELDS, f"{where}: only known spec.rabbitmq fields",
+                     str(sorted(set(rabbitmq) - RABBITMQ_CLUSTER_RABBITMQ_FIELDS)))
+        plugins = rabbitmq.get("additionalPlugins") or []
+        report.check(code.broker_plugins <= set(plugins),
+                     f"{where} enables the plugins the topology needs (spec.rabbitmq.additionalPlugins)",
+                     f"missing {sorted(code.broker_plugins - set(plugins))}")
+        config = rabbitmq.get("additionalConfig") or ""
         report.check("quorum_queue.continuous_membership_reconciliation.target_group_size = 3" in config,
                      f"{where} keeps quorum queues on 3 nodes")
         for secret_name, values in secrets.items():
@@ -908,6 +1070,37 @@ def check_rabbitmq_cluster(report, by_kind, secrets) -> None:
                 host = urlsplit(url).hostname or ""
                 report.check(host == name or host.startswith(f"{name}."),
                              f"secret {secret_name}: CAIRN_AMQP_URL points at the {name} Service", host)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# deploy/rabbitmq/definitions.json
+# ----------------------------------------------------------------------------------------------------------
+
+def check_definitions(report: Report, code: Code) -> None:
+    report.section = "definitions"
+    definitions = json.loads(read("deploy/rabbitmq/definitions.json"))
+    topology = read("Sources/CairnAMQP/AMQPTopology+Cairn.swift")
+    exchanges = {e.get("name"): e.get("type") for e in definitions.get("exchanges") or []}
+    queues = {q.get("name"): q.get("arguments") or {} for q in definitions.get("queues") or []}
+    bindings = {(b.get("source"), b.get("destination"), b.get("destination_type")) for b in definitions.get("bindings") or []}
+    hash_exchange = code.queues.get("eventsByAccount", "")
+    if report.check(bool(hash_exchange) and ".consistentHash" in topology,
+                    "CairnTopology names the consistent-hash exchange (eventsByAccount)"):
+        report.check(exchanges.get(hash_exchange) == "x-consistent-hash", f"{hash_exchange} is an x-consistent-hash exchange",
+                     str(exchanges.get(hash_exchange)))
+        report.check((code.queues.get("events"), hash_exchange, "exchange") in bindings,
+                     f"{code.queues.get('events')} is bound to {hash_exchange}")
+    for queue in code.event_queues:
+        arguments = queues.get(queue)
+        if not report.check(arguments is not None, f"{queue} is declared"):
+            continue
+        report.check(arguments.get("x-queue-type") == "quorum" and arguments.get("x-single-active-consumer") is True,
+                     f"{queue} is a quorum queue with a single active consumer", str(arguments))
+        report.check((hash_exchange, queue, "queue") in bindings, f"{queue} is bound to {hash_exchange}")
+    legacy = code.queues.get("legacyEventsWork")
+    report.check(legacy not in queues, f"the old shared queue {legacy} is not declared any more")
+    extra = {q for q in queues if q.startswith(f"{code.queues.get('events')}.work")} - set(code.event_queues) - {legacy}
+    report.check(not extra, "no work queue beyond eventPartitions is declared", str(sorted(extra)))
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -974,6 +1167,7 @@ def main() -> int:
             ("compose", lambda: compose.update(check_compose(report, code))),
             ("prometheus", lambda: check_prometheus(report, code, compose)),
             ("grafana", lambda: check_grafana(report, code, compose)),
+            ("definitions", lambda: check_definitions(report, code)),
             ("k8s", lambda: check_kubernetes(report, code, args.k8s_version)),
             ("cairn-healthcheck", lambda: check_healthcheck_script(report)),
             ("code", lambda: check_stale_pending(report, code)),

@@ -45,7 +45,19 @@ public struct AMQPBatchConsumer: Sendable {
         isTransient: @Sendable (any Error) async -> Bool,
         describe: @Sendable (any Error) -> String = { "\($0)" }
     ) async {
-        let consumer = connection.consume(queue: queue, prefetch: prefetch)
+        await run(connection.consume(queue: queue, prefetch: prefetch), parse: parse, apply: apply, isTransient: isTransient, describe: describe)
+    }
+
+    /// Runs on a consumer of `queue` that the caller started (so it can `cancel()` it): until graceful shutdown, the
+    /// connection's close, or the consumer's cancel, after which the deliveries it still had are applied and
+    /// acknowledged first.
+    public func run<Item: Sendable>(
+        _ consumer: AMQPConsumer,
+        parse: @Sendable (AMQPDelivery) throws -> Item,
+        apply: @Sendable ([Item]) async throws -> Void,
+        isTransient: @Sendable (any Error) async -> Bool,
+        describe: @Sendable (any Error) -> String = { "\($0)" }
+    ) async {
         let maxBatch = self.maxBatch
         // Checked before each batch too: with deliveries already buffered, `next` answers at once and never sees
         // the cancellation, so without it a draining consumer would go on to empty the whole queue.

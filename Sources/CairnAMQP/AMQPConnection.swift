@@ -98,9 +98,9 @@ public final class AMQPConnection: Service, Sendable {
     /// channel of its own, so consumers sharing the connection never acknowledge each other's deliveries.
     /// The consumer ends when the connection closes.
     public func consume(queue: String, prefetch: UInt16) -> AMQPConsumer {
-        let consumer = AMQPConsumer()
-        let registration = ConsumerRegistration(
-            queue: queue, prefetch: prefetch, tag: "cairn-\(UUID().uuidString.lowercased())", consumer: consumer)
+        let tag = "cairn-\(UUID().uuidString.lowercased())"
+        let consumer = AMQPConsumer(tag: tag, mailbox: mailbox)
+        let registration = ConsumerRegistration(queue: queue, prefetch: prefetch, tag: tag, consumer: consumer)
         if !mailbox.send(.consume(registration)) { consumer.finish() }
         return consumer
     }

@@ -19,8 +19,25 @@ public final class AMQPConsumer: Sendable, AsyncSequence {
     }
 
     private let state = Mutex(State())
+    private let tag: String
+    private let mailbox: Mailbox?
 
-    init() {}
+    init(tag: String, mailbox: Mailbox?) {
+        self.tag = tag
+        self.mailbox = mailbox
+    }
+
+    /// Asks the broker to send nothing more (`basic.cancel`). What already arrived is still handed out by `next`,
+    /// which then returns nil; acknowledge it, then `close()`. On a single-active-consumer queue the broker gives the
+    /// queue to its next consumer at once.
+    public func cancel() {
+        if mailbox?.send(.cancel(tag)) != true { finish() }
+    }
+
+    /// Closes the consumer's channel (anything unacknowledged goes back to the queue) and forgets the consumer.
+    public func close() {
+        if mailbox?.send(.closeChannel(tag)) != true { finish() }
+    }
 
     /// Waits for deliveries and returns up to `maxCount` of them, oldest first; nil once the connection closed
     /// (or the calling task was cancelled) and nothing is left.

@@ -2,10 +2,17 @@
 public enum AMQPArgument: Sendable, Hashable {
     case string(String)
     case int(Int64)
+    case bool(Bool)
 }
 
 public struct AMQPExchange: Sendable, Hashable {
-    public enum Kind: String, Sendable { case direct, fanout, topic }
+    public enum Kind: String, Sendable {
+        case direct, fanout, topic
+        /// Routes each message to one bound queue, chosen by a hash of its routing key, so one key always lands on the
+        /// same queue (plugin `rabbitmq_consistent_hash_exchange`, shipped with RabbitMQ). A binding's routing key is
+        /// the queue's weight: its number of points on the hash ring.
+        case consistentHash = "x-consistent-hash"
+    }
     public var name: String
     public var kind: Kind
     public init(_ name: String, kind: Kind) {
@@ -23,10 +30,15 @@ public struct AMQPQueue: Sendable, Hashable {
     }
 
     /// A durable quorum queue; messages refused or redelivered `deliveryLimit` times go to `deadLetterExchange`.
-    public static func quorum(_ name: String, deadLetterExchange: String? = nil, deliveryLimit: Int? = nil) -> Self {
+    /// With `singleActiveConsumer`, the broker delivers to one consumer at a time, in queue order; the others wait
+    /// and the next takes over when it goes.
+    public static func quorum(
+        _ name: String, deadLetterExchange: String? = nil, deliveryLimit: Int? = nil, singleActiveConsumer: Bool = false
+    ) -> Self {
         var arguments: [String: AMQPArgument] = ["x-queue-type": .string("quorum")]
         if let deadLetterExchange { arguments["x-dead-letter-exchange"] = .string(deadLetterExchange) }
         if let deliveryLimit { arguments["x-delivery-limit"] = .int(Int64(deliveryLimit)) }
+        if singleActiveConsumer { arguments["x-single-active-consumer"] = .bool(true) }
         return .init(name, arguments: arguments)
     }
 }
@@ -42,21 +54,40 @@ public struct AMQPBinding: Sendable, Hashable {
     }
 }
 
+/// An exchange bound to another: what reaches `source` with a matching key goes on through `destination` too.
+public struct AMQPExchangeBinding: Sendable, Hashable {
+    public var destination: String
+    public var source: String
+    public var routingKey: String
+    public init(destination: String, source: String, routingKey: String) {
+        self.destination = destination
+        self.source = source
+        self.routingKey = routingKey
+    }
+}
+
 /// Exchanges, queues and bindings to declare. Every declaration is durable and idempotent.
 public struct AMQPTopology: Sendable, Hashable {
     public var exchanges: [AMQPExchange]
     public var queues: [AMQPQueue]
     public var bindings: [AMQPBinding]
+    public var exchangeBindings: [AMQPExchangeBinding]
 
-    public init(exchanges: [AMQPExchange] = [], queues: [AMQPQueue] = [], bindings: [AMQPBinding] = []) {
+    public init(
+        exchanges: [AMQPExchange] = [], queues: [AMQPQueue] = [], bindings: [AMQPBinding] = [],
+        exchangeBindings: [AMQPExchangeBinding] = []
+    ) {
         self.exchanges = exchanges
         self.queues = queues
         self.bindings = bindings
+        self.exchangeBindings = exchangeBindings
     }
 
-    public var isEmpty: Bool { exchanges.isEmpty && queues.isEmpty && bindings.isEmpty }
+    public var isEmpty: Bool { exchanges.isEmpty && queues.isEmpty && bindings.isEmpty && exchangeBindings.isEmpty }
 
     public static func + (lhs: Self, rhs: Self) -> Self {
-        .init(exchanges: lhs.exchanges + rhs.exchanges, queues: lhs.queues + rhs.queues, bindings: lhs.bindings + rhs.bindings)
+        .init(
+            exchanges: lhs.exchanges + rhs.exchanges, queues: lhs.queues + rhs.queues, bindings: lhs.bindings + rhs.bindings,
+            exchangeBindings: lhs.exchangeBindings + rhs.exchangeBindings)
     }
 }

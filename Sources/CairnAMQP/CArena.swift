@@ -43,6 +43,9 @@ final class CArena {
             case .int(let int):
                 value.kind = UInt8(AMQP_FIELD_KIND_I64.rawValue)
                 value.value.i64 = int
+            case .bool(let bool):
+                value.kind = UInt8(AMQP_FIELD_KIND_BOOLEAN.rawValue)
+                value.value.boolean = bool ? 1 : 0
             }
             (entries + index).initialize(to: amqp_table_entry_t(key: bytes(key), value: value))
         }

@@ -46,7 +46,34 @@ extension ConnectionDriver {
             guard tag.generation == generation, let state = connection else { return }
             let status = amqp_basic_nack(state, tag.channel, tag.value, multiple ? 1 : 0, requeue ? 1 : 0)
             guard status == AMQP_STATUS_OK.rawValue else { throw AMQPError.connectionLost("nack failed: \(Self.describe(status))") }
+        case .cancel(let tag):
+            try cancel(tag)
+        case .closeChannel(let tag):
+            guard let index = consumers.firstIndex(where: { $0.tag == tag }) else { return }
+            let registration = consumers.remove(at: index)
+            registration.consumer.finish()
+            guard let state = connection else { return }
+            try check(amqp_channel_close(state, registration.channel, AMQP_REPLY_SUCCESS), "close channel of \(registration.queue)")
         }
+    }
+
+    /// Cancels a consumer: the broker sends it nothing more (a single-active-consumer queue then activates its next
+    /// consumer). What arrived before the broker's `cancel-ok` is handed to the consumer first, then it is finished,
+    /// so its owner can apply and acknowledge every delivery it got.
+    private func cancel(_ tag: String) throws {
+        guard let index = consumers.firstIndex(where: { $0.tag == tag }), !consumers[index].cancelled else { return }
+        consumers[index].cancelled = true
+        let registration = consumers[index]
+        if let state = connection {
+            try withArena { arena in
+                amqp_basic_cancel(state, registration.channel, arena.bytes(tag))
+                try check(amqp_get_rpc_reply(state), "cancel the consumer of \(registration.queue)")
+            }
+            // Frames read while waiting for cancel-ok were queued by rabbitmq-c: read them all now.
+            while try readAvailableFrames() {}
+            flushDeliveries()
+        }
+        registration.consumer.finish()
     }
 
     func fail(_ command: Command, with error: AMQPError) {
@@ -55,7 +82,8 @@ extension ConnectionDriver {
         case .declare(_, let continuation), .deleteQueue(_, let continuation): continuation.resume(throwing: error)
         case .consume(let registration): registration.consumer.finish()
         case .get(_, let continuation): continuation.resume(throwing: error)
-        case .ack, .nack: break
+        case .ack, .nack, .closeChannel: break
+        case .cancel(let tag): consumers.first { $0.tag == tag }?.consumer.finish()
         }
     }
 
@@ -96,7 +124,7 @@ extension ConnectionDriver {
         }
     }
 
-    /// Declares exchanges, then queues, then bindings. Declarations are idempotent on the broker.
+    /// Declares exchanges, then queues, then bindings (queues', then exchanges'). Declarations are idempotent on the broker.
     func declareNow(_ declaration: AMQPTopology) throws {
         guard let state = connection, !declaration.isEmpty else { return }
         try withArena { arena in
@@ -104,7 +132,13 @@ extension ConnectionDriver {
                 amqp_exchange_declare(
                     state, channel, arena.bytes(exchange.name), arena.bytes(exchange.kind.rawValue), 0, 1, 0, 0,
                     amqp_empty_table)
-                try check(amqp_get_rpc_reply(state), "declare exchange \(exchange.name)")
+                do {
+                    try check(amqp_get_rpc_reply(state), "declare exchange \(exchange.name)")
+                } catch let error as AMQPError where exchange.kind == .consistentHash {
+                    throw AMQPError.protocolError(
+                        "\(error.message) (exchange type \(exchange.kind.rawValue) needs the broker plugin "
+                            + "rabbitmq_consistent_hash_exchange: rabbitmq-plugins enable rabbitmq_consistent_hash_exchange)")
+                }
             }
             for queue in declaration.queues {
                 amqp_queue_declare(state, channel, arena.bytes(queue.name), 0, 1, 0, 0, arena.table(queue.arguments))
@@ -115,6 +149,12 @@ extension ConnectionDriver {
                     state, channel, arena.bytes(binding.queue), arena.bytes(binding.exchange),
                     arena.bytes(binding.routingKey), amqp_empty_table)
                 try check(amqp_get_rpc_reply(state), "bind \(binding.queue) to \(binding.exchange)")
+            }
+            for binding in declaration.exchangeBindings {
+                amqp_exchange_bind(
+                    state, channel, arena.bytes(binding.destination), arena.bytes(binding.source),
+                    arena.bytes(binding.routingKey), amqp_empty_table)
+                try check(amqp_get_rpc_reply(state), "bind exchange \(binding.destination) to \(binding.source)")
             }
         }
     }

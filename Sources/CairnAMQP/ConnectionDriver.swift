@@ -117,7 +117,7 @@ final class ConnectionDriver {
         nextPublishTag = 1
         oldestUnconfirmed = 1
         try declareNow(topology)
-        for consumer in consumers { try subscribe(consumer) }
+        for consumer in consumers where !consumer.cancelled { try subscribe(consumer) }
         mailbox.isConnected = true
     }
 
@@ -181,6 +181,7 @@ final class ConnectionDriver {
                 switch command {
                 case .consume(let registration): register(registration)
                 case .ack, .nack: continue  // stale: the broker redelivers those messages
+                case .cancel, .closeChannel: try? execute(command)  // only forgets the consumer while disconnected
                 default: fail(command, with: AMQPError.unavailable("broker \(active.redactedURL) unreachable"))
                 }
             }
@@ -221,15 +222,18 @@ final class ConnectionDriver {
         }
     }
 
-    /// Keeps a new consumer, on the next free channel, so it is subscribed now and after every reconnect.
+    /// Keeps a new consumer, on the lowest free channel after the publishing one, so it is subscribed now and after
+    /// every reconnect. A channel is free again once its consumer's owner closed it (`closeChannel`), which comes
+    /// after that consumer's last acknowledgement.
     func register(_ registration: ConsumerRegistration) {
         var registration = registration
-        registration.channel = channel + 1 + UInt16(clamping: consumers.count)
+        let used = Set(consumers.map(\.channel))
+        registration.channel = ((channel + 1)...).first { !used.contains($0) }!
         consumers.append(registration)
     }
 
     /// Hands each consumer what arrived in this round, as one array.
-    private func flushDeliveries() {
+    func flushDeliveries() {
         guard !pendingDeliveries.isEmpty else { return }
         for registration in consumers {
             if let deliveries = pendingDeliveries[registration.tag], !deliveries.isEmpty {

@@ -45,6 +45,9 @@ struct ConsumerRegistration: Sendable {
     let consumer: AMQPConsumer
     /// The consumer's own channel, given by the connection thread when it registers the consumer.
     var channel: UInt16 = 0
+    /// Cancelled on request (`AMQPConsumer.cancel()`): not subscribed again after a reconnect; its channel stays open
+    /// for the acknowledgements of what it still holds until `AMQPConsumer.close()`.
+    var cancelled = false
 }
 
 /// What the async side asks of the connection thread.
@@ -56,6 +59,10 @@ enum Command: Sendable {
     case get(String, CheckedContinuation<AMQPGetResult?, any Error>)
     case ack(AMQPDeliveryTag, multiple: Bool)
     case nack(AMQPDeliveryTag, multiple: Bool, requeue: Bool)
+    /// Stops a consumer's deliveries (`basic.cancel`), by consumer tag.
+    case cancel(String)
+    /// Closes a consumer's channel and forgets the consumer, by consumer tag.
+    case closeChannel(String)
 }
 
 /// Hands commands from any thread to the connection thread and wakes it through a pipe it polls beside its socket.

@@ -33,7 +33,7 @@ public struct DeadLetter: Sendable {
         return "unknown (no x-cairn-error or x-death headers)"
     }
 
-    /// The queue that refused the message: `cairn.events.work`, `cairn.signals.escalator`, or `ingest`.
+    /// The queue that refused the message: `cairn.events.work.<n>`, `cairn.signals.escalator`, or `ingest`.
     public var origin: String? { headers["x-cairn-queue"] ?? headers["x-first-death-queue"] }
 
     /// Where a replay sends the message: the exchange that feeds its origin queue, with its original routing key.
@@ -48,7 +48,8 @@ public struct DeadLetter: Sendable {
         if headers["x-first-death-queue"] != nil { return (exchange, delivery.routingKey) }
         // Dead letters from before x-cairn-routing-key: an event's key is its account; any key reaches the
         // queues bound with "#".
-        if origin == CairnTopology.eventsWork, let account = bodyObject?["accountId"] as? String { return (exchange, account) }
+        if CairnTopology.isEventQueue(origin) || origin == CairnTopology.legacyEventsWork,
+            let account = bodyObject?["accountId"] as? String { return (exchange, account) }
         return (exchange, delivery.routingKey)
     }
 

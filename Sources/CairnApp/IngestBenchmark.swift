@@ -10,7 +10,7 @@ import ServiceLifecycle
 /// takes `POST /v1/batch` requests of `batchSize` track events on `connections` keep-alive connections for
 /// `duration`, and answers each only after the broker confirmed its events. Compared with publishing straight to
 /// `cairn.events` with confirms, measured in the same run (`PipelineBenchmark.measurePublish`). Nothing consumes
-/// meanwhile: the events stay queued on `cairn.events.work`, so this runs last.
+/// meanwhile: the events stay queued on the work queues (`cairn.events.work.<n>`), so this runs last.
 public struct IngestBenchmark: Sendable {
     public var batchSize = 100
     public var connections = 32

@@ -24,7 +24,9 @@ extension Store {
     ///
     /// Rows are written and locked in sorted key order (events, then accounts, then the rest), so concurrent
     /// workers never wait on each other in a cycle.
-    public func apply(_ batch: [AccountEvent], logger: Logger) async throws -> BatchOutcome {
+    /// - Parameter lane: which of the caller's concurrent batches this is (a worker applies one per partition it
+    ///   holds): each lane keeps its own row in `stream_clock`, so concurrent batches never wait on each other for it.
+    public func apply(_ batch: [AccountEvent], lane: Int = 0, logger: Logger) async throws -> BatchOutcome {
         var unique: [String: AccountEvent] = [:]
         for event in batch where unique[event.messageId] == nil { unique[event.messageId] = event }
         guard !unique.isEmpty else { return BatchOutcome(applied: 0, duplicates: batch.count, signals: 0) }
@@ -64,7 +66,7 @@ extension Store {
                         events, to: states.removeValue(forKey: id) ?? AccountState(accountId: id),
                         context: contexts[id] ?? .init(), now: now[id]!, configuration: engine))
             }
-            try await save(outcomes, on: connection, logger: logger)
+            try await save(outcomes, lane: lane, on: connection, logger: logger)
             let signals = outcomes.flatMap(\.signals)
             try await enqueue(signals, on: connection, logger: logger)
             return BatchOutcome(
@@ -309,7 +311,7 @@ extension Store {
     /// renewal and contract dates, the time of the last stage or band change), the journey where it changed, the
     /// health and its day in the history. No row trigger runs: the change times that the API's live stream and
     /// "recent band changes" read are set here, from the row as it was (`SET` sees the old values).
-    func save(_ outcomes: [JourneyEngine.Outcome], on connection: PostgresConnection, logger: Logger) async throws {
+    func save(_ outcomes: [JourneyEngine.Outcome], lane: Int = 0, on connection: PostgresConnection, logger: Logger) async throws {
         let states = outcomes.map(\.state)
         let ids = states.map(\.accountId)
         let latest = Self.text(states.compactMap(\.lastEventAt).max())
@@ -319,7 +321,7 @@ extension Store {
             """
             WITH clock AS (
                 INSERT INTO stream_clock (writer, latest)
-                SELECT \(clockWriter), NULLIF(\(latest), '')::timestamptz WHERE \(latest) <> ''
+                SELECT \("\(clockWriter)-\(lane)"), NULLIF(\(latest), '')::timestamptz WHERE \(latest) <> ''
                 ON CONFLICT (writer) DO UPDATE SET latest = GREATEST(stream_clock.latest, EXCLUDED.latest)
             )
             UPDATE accounts a SET facts = x.facts::json, name = NULLIF(x.n, ''), csm_id = NULLIF(x.c, ''),

@@ -15,6 +15,33 @@ extension AMQPConnection {
         try await publishConfirmed([message])
     }
 
+    /// Consumes the workers' queues (`cairn.events.work.<n>`) together without acknowledging, until `count` messages
+    /// arrived or `timeout` passed. The messages go back to their queues when the connection closes.
+    public func peekEvents(count: Int = .max, timeout: Duration) async -> [AMQPDelivery] {
+        let prefetch = UInt16(clamping: max(1, min(count, 60_000)))
+        let consumers = CairnTopology.eventQueues.map { consume(queue: $0, prefetch: prefetch) }
+        let (arrivals, arriving) = AsyncStream.makeStream(of: [AMQPDelivery].self)
+        return await withTaskGroup(of: Void.self) { group in
+            for consumer in consumers {
+                group.addTask {
+                    while let deliveries = await consumer.next(maxCount: .max) { arriving.yield(deliveries) }
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                arriving.finish()
+            }
+            var received: [AMQPDelivery] = []
+            for await deliveries in arrivals {
+                received += deliveries
+                if received.count >= count { break }
+            }
+            arriving.finish()
+            group.cancelAll()
+            return received
+        }
+    }
+
     /// Consumes `queue` without acknowledging, until `count` messages arrived or `timeout` passed. The messages
     /// go back to the queue when the connection closes.
     public func peek(queue: String, count: Int = .max, timeout: Duration) async -> [AMQPDelivery] {
@@ -54,5 +81,12 @@ extension Store {
     public func integer(_ query: PostgresQuery) async throws -> Int {
         for try await value in try await client.query(query).decode(Int.self) { return value }
         return 0
+    }
+
+    /// The first column of every row, as text.
+    public func strings(_ query: PostgresQuery) async throws -> [String] {
+        var values: [String] = []
+        for try await value in try await client.query(query).decode(String.self) { values.append(value) }
+        return values
     }
 }

@@ -259,6 +259,30 @@ extension IsolatedEnvironment {
     }
 }
 
+/// A consumer of a queue, as the broker's management API reports it.
+public struct BrokerConsumer: Sendable, Hashable {
+    public let queue: String
+    /// The connection it came on (the broker's name for it: client and server address).
+    public let connection: String
+    /// On a single-active-consumer queue, whether this is the one the broker delivers to (false: waiting).
+    public let active: Bool
+}
+
+extension IsolatedEnvironment {
+    /// Every consumer in this environment's vhost. The management API lists a consumer once its statistics are in
+    /// (every few seconds), so poll.
+    public func consumers() async throws -> [BrokerConsumer] {
+        let data = try await Management(base: managementURL).get("/api/consumers/\(amqp.virtualHost)")
+        let list = try JSONSerialization.jsonObject(with: data) as? [[String: Any]] ?? []
+        return list.compactMap { consumer in
+            guard let queue = (consumer["queue"] as? [String: Any])?["name"] as? String,
+                let connection = (consumer["channel_details"] as? [String: Any])?["connection_name"] as? String
+            else { return nil }
+            return BrokerConsumer(queue: queue, connection: connection, active: consumer["active"] as? Bool ?? true)
+        }
+    }
+}
+
 /// The RabbitMQ management HTTP API, for creating and deleting test vhosts.
 struct Management {
     let base: URL

@@ -59,7 +59,7 @@ struct Ingest: AsyncParsableCommand {
 }
 
 struct Worker: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Apply events from cairn.events.work to PostgreSQL.")
+    static let configuration = CommandConfiguration(abstract: "Apply events from the work queues (cairn.events.work.<n>, shared out between the workers) to PostgreSQL.")
     @OptionGroup var options: RoleOptions
     func run() async throws { try await run(roles: [.worker], migrate: options.migrate) }
 }

@@ -13,7 +13,7 @@ struct AMQPConsumerTests {
 
     @Test("What arrived in several rounds is handed out as one batch, oldest first, up to the limit")
     func coalescesRounds() async {
-        let consumer = AMQPConsumer()
+        let consumer = AMQPConsumer(tag: "test", mailbox: nil)
         consumer.deliver(deliveries(1..<4))
         consumer.deliver(deliveries(4..<6))
         consumer.deliver(deliveries(6..<10))
@@ -23,7 +23,7 @@ struct AMQPConsumerTests {
 
     @Test("A waiting consumer gets a delivery as soon as it arrives")
     func wakesWaiter() async {
-        let consumer = AMQPConsumer()
+        let consumer = AMQPConsumer(tag: "test", mailbox: nil)
         async let batch = consumer.next(maxCount: 10)
         try? await Task.sleep(for: .milliseconds(20))
         consumer.deliver(deliveries(1..<2))
@@ -32,7 +32,7 @@ struct AMQPConsumerTests {
 
     @Test("After the connection closes, what is left is handed out, then nil")
     func drainsThenEnds() async {
-        let consumer = AMQPConsumer()
+        let consumer = AMQPConsumer(tag: "test", mailbox: nil)
         consumer.deliver(deliveries(1..<3))
         consumer.finish()
         #expect(await consumer.next(maxCount: 10)?.count == 2)
@@ -41,7 +41,7 @@ struct AMQPConsumerTests {
 
     @Test("Cancelling a waiting consumer ends its wait with nil")
     func cancellationEndsWait() async {
-        let consumer = AMQPConsumer()
+        let consumer = AMQPConsumer(tag: "test", mailbox: nil)
         let task = Task { await consumer.next(maxCount: 10) }
         try? await Task.sleep(for: .milliseconds(20))
         task.cancel()

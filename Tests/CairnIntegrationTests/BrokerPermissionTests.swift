@@ -103,7 +103,7 @@ struct BrokerPermissionTests {
         await environment.tearDown()
     }
 
-    @Test("The ingest user may publish to cairn.events only: publishing to cairn.tasks and consuming cairn.events.work are refused")
+    @Test("The ingest user may publish to cairn.events only: publishing to cairn.tasks and consuming the work queues (cairn.events.work.<n>) are refused")
     func ingestUserIsConfined() async throws {
         let (environment, users) = try await Self.prepare("privilege-deny")
         let ingest = try #require(users["ingest"])
@@ -126,12 +126,12 @@ struct BrokerPermissionTests {
         #expect(declared == "ok")
 
         let stolen = try await environment.withAMQP(as: ingest, topology: .init()) {
-            await $0.peek(queue: CairnTopology.eventsWork, count: 1, timeout: .seconds(3))
+            await $0.peekEvents(count: 1, timeout: .seconds(3))
         }
-        #expect(stolen.isEmpty, "the ingest user consumed cairn.events.work")
+        #expect(stolen.isEmpty, "the ingest user consumed a work queue")
         // The message was there to take: the worker's user gets it, and the forged task never reached a queue.
         let work = try await environment.withAMQP(as: worker, topology: .init()) {
-            await $0.peek(queue: CairnTopology.eventsWork, count: 1, timeout: .seconds(30))
+            await $0.peekEvents(count: 1, timeout: .seconds(30))
         }
         let outreach = try await environment.withAMQP { await $0.peek(queue: CairnTopology.outreach, count: 1, timeout: .milliseconds(500)) }
         #expect(work.compactMap(\.messageID) == ["allowed"])

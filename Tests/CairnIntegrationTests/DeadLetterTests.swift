@@ -54,11 +54,11 @@ struct DeadLetterTests {
         @Sendable func message(_ id: String, _ body: [UInt8]) -> AMQPMessage {
             AMQPMessage(exchange: CairnTopology.events, routingKey: "acme", body: body, messageID: id)
         }
-        var fixable = AMQPMessage(exchange: CairnTopology.dead, routingKey: "cairn.events.work", body: Self.event("fixable"), messageID: "fixable")
-        fixable.headers = ["x-cairn-error": "rejected while applying: account acme unknown", "x-cairn-queue": CairnTopology.eventsWork,
+        var fixable = AMQPMessage(exchange: CairnTopology.dead, routingKey: CairnTopology.eventsWork(partition: 3), body: Self.event("fixable"), messageID: "fixable")
+        fixable.headers = ["x-cairn-error": "rejected while applying: account acme unknown", "x-cairn-queue": CairnTopology.eventsWork(partition: 3),
                            "x-cairn-exchange": CairnTopology.events, "x-cairn-routing-key": "acme"]
         var overLimit = AMQPMessage(exchange: CairnTopology.dead, routingKey: "acme", body: Self.event("over-limit"), messageID: "over-limit")
-        overLimit.headers = ["x-first-death-reason": "delivery_limit", "x-first-death-queue": CairnTopology.eventsWork,
+        overLimit.headers = ["x-first-death-reason": "delivery_limit", "x-first-death-queue": CairnTopology.eventsWork(partition: 5),
                              "x-first-death-exchange": CairnTopology.events]
         let crafted = [fixable, overLimit]
         try await environment.withAMQP { connection in

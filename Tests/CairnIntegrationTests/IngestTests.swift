@@ -69,7 +69,7 @@ struct IngestTests {
             #expect(error?["code"] as? String == input.code, "\(input.name)")
             #expect((error?["message"] as? String)?.isEmpty == false, "\(input.name)")
         }
-        let queued = try await environment.withAMQP { await $0.peek(queue: CairnTopology.eventsWork, timeout: .milliseconds(500)) }
+        let queued = try await environment.withAMQP { await $0.peekEvents(timeout: .milliseconds(500)) }
         #expect(queued.isEmpty)
         #expect(ingest.isRunning)
         #expect(await ingest.terminate() == 0)
@@ -97,7 +97,7 @@ struct IngestTests {
             headers: ["Authorization": basicAuth("dev-write-key"), "Content-Encoding": "gzip"])
         #expect(response.status == 200, "\(String(decoding: response.body, as: UTF8.self))")
 
-        let queued = try await environment.withAMQP { await $0.peek(queue: CairnTopology.eventsWork, count: 3, timeout: .seconds(30)) }
+        let queued = try await environment.withAMQP { await $0.peekEvents(count: 3, timeout: .seconds(30)) }
         let events = try queued.map { try AccountEvent.parse($0.body) }
         #expect(events.map(\.messageId) == ["g1", "g2", "g3"])
         #expect(queued.map(\.messageID) == ["g1", "g2", "g3"])
@@ -176,7 +176,7 @@ struct IngestTests {
         let accepted = Set(results.filter { $0.1 == 200 }.map(\.0))
         #expect(results.allSatisfy { $0.1 == 200 || $0.1 == 503 }, "\(Dictionary(grouping: results, by: \.1).mapValues(\.count))")
         let queued = try await environment.withAMQP {
-            await $0.peek(queue: CairnTopology.eventsWork, count: results.count, timeout: .seconds(5))
+            await $0.peekEvents(count: results.count, timeout: .seconds(5))
         }
         let queuedIDs = Set(queued.compactMap(\.messageID))
         let lost = accepted.subtracting(queuedIDs)
@@ -263,7 +263,7 @@ struct IngestBatchTests {
         #expect(rejected.map { $0["code"] as? String } == ["missing_field", "invalid_field"])
 
         let (queued, dead) = try await environment.withAMQP { connection in
-            (await connection.peek(queue: CairnTopology.eventsWork, count: 3, timeout: .seconds(30)),
+            (await connection.peekEvents(count: 3, timeout: .seconds(30)),
              await connection.peek(queue: CairnTopology.deadEvents, count: 2, timeout: .seconds(30)))
         }
         #expect(queued.compactMap(\.messageID) == ["ok-1", "ok-2", "user-only"])

@@ -37,7 +37,7 @@ struct ProducerTests {
         let queuedIDs = try await environment.withAMQP { connection in
             var seen = Set<String>()
             _ = await eventually(timeout: .seconds(90)) {
-                let queued = await connection.peek(queue: CairnTopology.eventsWork, count: total, timeout: .seconds(30))
+                let queued = await connection.peekEvents(count: total, timeout: .seconds(30))
                 seen.formUnion(queued.compactMap(\.messageID))
                 return Set(ids).isSubset(of: seen)
             }
@@ -62,7 +62,7 @@ struct ProducerTests {
             #expect(producer.pendingCount == 1)  // returned by the broker: no queue is bound yet
             try await environment.withAMQP { try await $0.declare(CairnTopology.core) }
             await producer.flush()
-            let queued = try await environment.withAMQP { await $0.peek(queue: CairnTopology.eventsWork, count: 1, timeout: .seconds(30)) }
+            let queued = try await environment.withAMQP { await $0.peekEvents(count: 1, timeout: .seconds(30)) }
             #expect(queued.map(\.messageID) == [event.messageId])
         }
         await environment.tearDown()

@@ -49,7 +49,7 @@ struct RateLimitTests {
         // The generous timeout only matters when some are missing (a loaded machine can take seconds to subscribe).
         let accepted = first + others + retried
         let queued = try await environment.withAMQP {
-            await $0.peek(queue: CairnTopology.eventsWork, count: accepted.count, timeout: .seconds(30))
+            await $0.peekEvents(count: accepted.count, timeout: .seconds(30))
         }
         #expect(Set(queued.compactMap(\.messageID)) == Set(accepted), "refused events must not be queued")
         let metrics = String(decoding: try await http(port: port, path: "/metrics").body, as: UTF8.self)

@@ -51,7 +51,7 @@ struct SecretHandlingTests {
         let error = (try JSONSerialization.jsonObject(with: denied.body) as? [String: Any])?["error"] as? [String: Any]
         #expect(error?["code"] as? String == "unauthorized")
 
-        let queued = try await environment.withAMQP { await $0.peek(queue: CairnTopology.eventsWork, count: 1, timeout: .seconds(30)) }
+        let queued = try await environment.withAMQP { await $0.peekEvents(count: 1, timeout: .seconds(30)) }
         #expect(queued.compactMap(\.messageID) == ["s-1"])
         #expect(await ingest.terminate() == 0)
         #expect(await api.terminate() == 0)

@@ -38,7 +38,7 @@ struct SegmentClientTests {
         #expect(sent.count >= 30)
         let expected = sent.count
         let queued = try await environment.withAMQP {
-            await $0.peek(queue: CairnTopology.eventsWork, count: expected, timeout: .seconds(10))
+            await $0.peekEvents(count: expected, timeout: .seconds(10))
         }
         let events = Dictionary(try queued.map { try AccountEvent.parse($0.body) }.map { ($0.messageId, $0) }, uniquingKeysWith: { a, _ in a })
         #expect(events.count == sent.count)

@@ -55,7 +55,7 @@ struct ShutdownTests {
         let applied = try await environment.withStore { try await Self.ids($0, "SELECT message_id FROM events") }
         #expect(applied.count < total, "the worker finished before SIGTERM; the test proves nothing")
         let queued = try await environment.withAMQP {
-            await $0.peek(queue: CairnTopology.eventsWork, count: total - applied.count, timeout: .seconds(10))
+            await $0.peekEvents(count: total - applied.count, timeout: .seconds(10))
         }
         let queuedIDs = Set(queued.compactMap(\.messageID))
         let lost = Set(events.map(\.messageId)).subtracting(applied).subtracting(queuedIDs)
@@ -104,7 +104,7 @@ struct ShutdownTests {
         #expect(!accepted.isEmpty)
         #expect(results.allSatisfy { [0, 200, 503].contains($0.1) }, "\(Dictionary(grouping: results, by: \.1).mapValues(\.count))")
         let queued = try await environment.withAMQP {
-            await $0.peek(queue: CairnTopology.eventsWork, count: accepted.count, timeout: .seconds(10))
+            await $0.peekEvents(count: accepted.count, timeout: .seconds(10))
         }
         let lost = Set(accepted).subtracting(queued.compactMap(\.messageID))
         #expect(lost.isEmpty, "\(lost.count) events answered 200 but not queued, e.g. \(lost.sorted().prefix(5))")

@@ -31,12 +31,16 @@ struct WorkerBatchTests {
         }
         #expect(applied, "\(worker.log)")
         // The management API lists a consumer once its statistics are in (every few seconds; later on a busy broker).
+        // The only worker holds every partition: one consumer on each work queue.
         var prefetchCounts: [Int] = []
-        for _ in 0..<120 where prefetchCounts.isEmpty {
-            prefetchCounts = try await environment.consumerPrefetchCounts(on: CairnTopology.eventsWork)
-            if prefetchCounts.isEmpty { try await Task.sleep(for: .milliseconds(250)) }
+        for _ in 0..<120 where prefetchCounts.count < CairnTopology.eventPartitions {
+            prefetchCounts = []
+            for queue in CairnTopology.eventQueues {
+                prefetchCounts += try await environment.consumerPrefetchCounts(on: queue)
+            }
+            if prefetchCounts.count < CairnTopology.eventPartitions { try await Task.sleep(for: .milliseconds(250)) }
         }
-        #expect(prefetchCounts == [80])
+        #expect(prefetchCounts == Array(repeating: 80, count: CairnTopology.eventPartitions))
         #expect(await worker.terminate() == 0)
 
         // Every committed batch, from the worker's debug log: none over 40, and together all 400 events.
