@@ -10,11 +10,13 @@ import PostgresNIO
 /// Cancelling everything at once, as the benchmarks first did, let an outbox round ask the pool for a connection
 /// after the pool had stopped; that round waited until its watchdog ended the benchmark with status 75.
 func withBenchmarkServices<T: Sendable>(
-    store: Store, connections: [AMQPConnection], services: [@Sendable () async throws -> Void], logger: Logger,
-    _ body: () async throws -> T
+    store: Store, otherStores: [Store] = [], connections: [AMQPConnection], services: [@Sendable () async throws -> Void],
+    logger: Logger, _ body: () async throws -> T
 ) async throws -> T {
     try await withThrowingTaskGroup(of: Void.self) { infrastructure in
-        infrastructure.addTask { await store.client.run() }
+        for client in ([store] + otherStores).map(\.client) {
+            infrastructure.addTask { await client.run() }
+        }
         for connection in connections {
             infrastructure.addTask { try await connection.run() }
         }

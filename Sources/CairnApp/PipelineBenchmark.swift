@@ -376,19 +376,22 @@ public struct PipelineBenchmark: Sendable {
         AMQPMessage(exchange: CairnTopology.events, routingKey: event.routingKey, body: event.encoded(), messageID: event.messageId)
     }
 
-    /// Runs `body` with a store, a publisher and `workers` workers (each with its outbox relay and its own broker
-    /// connection, as `cairn worker` processes have), all stopped when it returns.
+    /// Runs `body` with a store, a publisher and `workers` workers (each with its outbox relay, its own broker
+    /// connection and its own database pool, as `cairn worker` processes have), all stopped when it returns.
     func withPipeline<T: Sendable>(
         workers: Int, _ body: @Sendable (Store, AMQPConnection) async throws -> T
     ) async throws -> T {
         let logger = self.logger
         let store = Store(configuration: settings.database, logger: quietPoolLogger(logger))
+        // Each worker with its own connection pool, as `cairn worker` processes have: a worker keeps one of its
+        // connections for its seat and partition locks, and applies its partitions' batches on the others.
+        let workerStores = (0..<workers).map { _ in Store(configuration: settings.database, logger: quietPoolLogger(logger)) }
         let connections = (0..<workers).map { _ in
             AMQPConnection(configuration: settings.amqp, topology: CairnTopology.core, logger: logger)
         }
         let publisher = AMQPConnection(configuration: settings.amqp, topology: CairnTopology.core, logger: logger)
         let batch = settings.workerBatch
-        let services = connections.flatMap { connection -> [@Sendable () async throws -> Void] in
+        let services = zip(connections, workerStores).flatMap { connection, store -> [@Sendable () async throws -> Void] in
             [
                 { try await OutboxRelay(store: store, connection: connection, logger: logger).run() },
                 {
@@ -399,7 +402,7 @@ public struct PipelineBenchmark: Sendable {
             ]
         }
         return try await withBenchmarkServices(
-            store: store, connections: connections + [publisher], services: services, logger: logger
+            store: store, otherStores: workerStores, connections: connections + [publisher], services: services, logger: logger
         ) {
             try await body(store, publisher)
         }
