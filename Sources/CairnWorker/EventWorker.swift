@@ -58,8 +58,13 @@ public struct EventWorker: Service {
                         for partition in lanes.active where !(try await seat.tryLock(partition: partition)) {
                             lanes.stop(partition)
                         }
+                        // New partitions only from the second round: after a database restart every worker takes
+                        // its seat again at about the same time, and the first round leaves each time to re-take its
+                        // own partitions before another counts the workers and claims them.
+                        var round = 0
                         while !Task.isShuttingDownGracefully, !Task.isCancelled {
-                            try await rebalance(seat, lanes: lanes) { partition, consumer in
+                            round += 1
+                            try await rebalance(seat, lanes: lanes, takingNew: round > 1) { partition, consumer in
                                 group.addTask {
                                     await self.consume(partition: partition, consumer)
                                     lanes.finished(partition)
@@ -75,7 +80,8 @@ public struct EventWorker: Service {
                     guard !Task.isShuttingDownGracefully, !Task.isCancelled else { break }
                     // The partitions in hand are kept: their batches wait for the database like any other.
                     logger.warning("worker seat lost; taking it again", metadata: ["error": "\(error)"])
-                    try? await Task.sleep(for: delay)
+                    let wait = delay
+                    try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
                     delay = min(delay * 2, .seconds(5))
                 }
             }
@@ -85,7 +91,7 @@ public struct EventWorker: Service {
     /// One round: gives back the partitions whose consumers finished, stops those that belong to another worker now,
     /// and starts consuming those that belong to this one and that no other worker holds any more.
     private func rebalance(
-        _ seat: WorkerSeat, lanes: Lanes, start: (Int, AMQPConsumer) -> Void
+        _ seat: WorkerSeat, lanes: Lanes, takingNew: Bool, start: (Int, AMQPConsumer) -> Void
     ) async throws {
         for partition in lanes.takeFinished() { try await seat.unlock(partition: partition) }
         let members = try await seat.members()
@@ -94,7 +100,7 @@ public struct EventWorker: Service {
             logger.info("partition handed over", metadata: ["cairn.partition": "\(partition)", "cairn.workers": "\(members.count)"])
             lanes.stop(partition)
         }
-        for partition in mine.sorted() where !lanes.holds(partition) {
+        for partition in mine.sorted() where takingNew && !lanes.holds(partition) {
             guard try await seat.tryLock(partition: partition) else { continue }
             logger.info("partition taken", metadata: ["cairn.partition": "\(partition)", "cairn.workers": "\(members.count)"])
             let consumer = connection.consume(queue: CairnTopology.eventsWork(partition: partition), prefetch: prefetch)

@@ -76,7 +76,10 @@ struct PlaybookStoryTests {
         #expect(done, "\(escalators[0].log)\n\(escalators[1].log)")
         let messages = try await environment.withAMQP { await $0.peek(queue: "cairn.tasks.csm.dana", count: 40, timeout: .seconds(10)) }
         let tasks = try messages.map { try TaskMessage.parse($0.body) }
-        #expect(tasks.count == stories.count, "one message per play, none twice")
+        // On a mismatch: each message's id and whether the broker redelivered it (a copy the peek saw twice), and
+        // both escalators' logs (a relay round sent again).
+        let seen = messages.map { "\($0.messageID ?? "-")\($0.redelivered ? " (redelivered)" : "")" }.joined(separator: "\n")
+        #expect(tasks.count == stories.count, "one message per play, none twice:\n\(seen)\n\(escalators[0].log)\n\(escalators[1].log)")
         let byPlay = Dictionary(grouping: tasks, by: \.playbook)
         #expect(Set(byPlay.keys) == Set(stories.map(\.0)), "missing \(Set(stories.map(\.0)).subtracting(byPlay.keys))")
         for (play, signal) in stories {
