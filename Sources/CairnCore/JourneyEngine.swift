@@ -76,8 +76,10 @@ public enum JourneyEngine {
     ///
     /// Journey and health are evaluated after each event in time order, with `context` folded up to that event, so
     /// signals are found, dated, timed and banded as if each event had come alone, however the events were batched.
-    /// The last evaluation is at `now` (the account's latest event time in the worker; without events, the sweep's
-    /// time).
+    /// Before an event (and before `now`), the account is evaluated at each quiet midnight it has not been evaluated
+    /// at yet (`quietMidnights`), so what silence does is seen at the same moments whether the sweep or the
+    /// account's next event got there first. The last evaluation is at `now` (the account's latest event time in
+    /// the worker; without events, the sweep's time).
     public static func apply(
         _ events: [AccountEvent], to state: AccountState, context: Context, now: Date,
         configuration: EngineConfiguration = .standard
@@ -113,7 +115,17 @@ public enum JourneyEngine {
                 days[day] = HealthDay(day: day, score: health.score, band: health.band)
             }
         }
+        // The quiet midnights before `time`, each evaluated with what the account knew then. Found when the event
+        // that ends the silence arrived (or at the midnight itself, by the sweep).
+        func catchUp(before time: Date, arrival: Date) {
+            for midnight in quietMidnights(of: next, before: time) {
+                evaluate(at: midnight)
+                collect(signals, arrival: max(midnight, arrival))
+                signals = []
+            }
+        }
         for (index, event) in ordered.enumerated() {
+            catchUp(before: event.timestamp, arrival: arrival(event))
             next.eventCount += 1
             next.firstEventAt = min(next.firstEventAt ?? event.timestamp, event.timestamp)
             next.lastEventAt = max(next.lastEventAt ?? event.timestamp, event.timestamp)
@@ -126,6 +138,7 @@ public enum JourneyEngine {
             signals = []
         }
         if ordered.isEmpty {
+            catchUp(before: now, arrival: now)
             evaluate(at: now)
             collect(signals, arrival: now)
         }
@@ -133,6 +146,44 @@ public enum JourneyEngine {
         return Outcome(
             state: next, signals: fresh.sorted { ($0.at, $0.signalId) < ($1.at, $1.signalId) },
             healthDays: days.values.sorted { $0.day < $1.day })
+    }
+
+    /// How long an account must be without events before a midnight for the engine to evaluate it there.
+    public static let quietDay: TimeInterval = 86_400
+    /// At most this many quiet midnights are evaluated in one go (a year): a longer silence, or an event dated far
+    /// ahead, costs no more.
+    public static let maxQuietMidnights = 366
+
+    /// The midnights (UTC) before `time` at which `state` is still to be evaluated because it was quiet: each
+    /// midnight at least `quietDay` after its latest event and after its latest evaluation, oldest first, at most
+    /// `maxQuietMidnights`. None for an account never evaluated. The sweep evaluates at these midnights as they
+    /// pass; an event evaluates those the sweep did not get to first; so every quiet midnight is evaluated once,
+    /// whoever reaches it.
+    public static func quietMidnights(of state: AccountState, before time: Date) -> [Date] {
+        guard let evaluated = state.health?.evaluatedAt, let last = state.lastEventAt else { return [] }
+        let quiet = last.addingTimeInterval(quietDay)
+        let quietFrom = Timestamp.day(of: quiet) == quiet ? quiet : Timestamp.day(of: quiet).addingTimeInterval(quietDay)
+        var midnight = max(quietFrom, Timestamp.day(of: evaluated).addingTimeInterval(quietDay))
+        var midnights: [Date] = []
+        while midnight < time, midnights.count < maxQuietMidnights {
+            midnights.append(midnight)
+            midnight.addTimeInterval(quietDay)
+        }
+        return midnights
+    }
+
+    /// Whether the sweep at `midnight` evaluates `state`: quiet for a day then, and not evaluated since. The sweep's
+    /// query (`Store.sweep`) is this test in SQL.
+    public static func isQuiet(_ state: AccountState, at midnight: Date) -> Bool {
+        guard let evaluated = state.health?.evaluatedAt, let last = state.lastEventAt else { return false }
+        return evaluated < midnight && last <= midnight.addingTimeInterval(-quietDay)
+    }
+
+    /// The account's first evaluation when `events` (in time order) are applied to `state`: its first quiet
+    /// midnight, or else its first event's evaluation time. The worker loads the context from there.
+    public static func firstEvaluation(of events: [AccountEvent], state: AccountState) -> Date? {
+        guard let first = events.first else { return nil }
+        return quietMidnights(of: state, before: first.timestamp).first ?? evaluationTime(of: first, after: state.lastEventAt)
     }
 
     /// When the engine evaluates an account after `event`: its time, but never before the account's latest event

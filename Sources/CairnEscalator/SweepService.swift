@@ -5,7 +5,8 @@ import Metrics
 public import ServiceLifecycle
 
 /// Re-evaluates accounts that time alone changes (silence, SLAs, renewal windows, anniversaries) every
-/// `interval`. Every escalator runs one; an advisory lock lets only one sweep at a time.
+/// `interval`, at the last midnight of the clock's "now" (`Store.sweep`: a second sweep before the next midnight
+/// finds nothing to do). Every escalator runs one; an advisory lock lets only one sweep at a time.
 public struct SweepService: Service {
     let store: Store
     let clock: EvaluationClock

@@ -41,29 +41,32 @@ extension Store {
                 return BatchOutcome(
                     applied: 0, duplicates: duplicates, signals: 0, parked: resolution.parked, released: resolution.released)
             }
-            let byAccount = Dictionary(grouping: fresh, by: \.resolvedAccount)
+            let byAccount = Dictionary(grouping: fresh, by: \.resolvedAccount).mapValues {
+                $0.sorted { ($0.timestamp, $0.messageId) < ($1.timestamp, $1.messageId) }
+            }
             let accountIDs = byAccount.keys.sorted()
             var states = try await lockAccounts(accountIDs, on: connection, logger: logger)
 
             // The engine evaluates each account after each of its events, at that event's time (never before the
             // account's latest stored event), and last at the account's own latest event time (its stream clock),
-            // so the outcome depends only on the facts, not on when they were processed. It starts from the usage
-            // and people as they were before the batch, and folds each event in.
+            // so the outcome depends only on the facts, not on when they were processed; a quiet account is first
+            // evaluated at the midnights of its silence the sweep has not evaluated yet. It starts from the usage and
+            // people as they were before the batch, and folds each event in.
             var now: [String: Date] = [:]
             var first: [String: Date] = [:]
             for id in accountIDs {
-                let times = byAccount[id]!.map { JourneyEngine.evaluationTime(of: $0, after: states[id]?.lastEventAt) }
-                (first[id], now[id]) = (times.min()!, times.max()!)
+                let state = states[id] ?? AccountState(accountId: id)
+                first[id] = JourneyEngine.firstEvaluation(of: byAccount[id]!, state: state)
+                now[id] = JourneyEngine.evaluationTime(of: byAccount[id]!.last!, after: state.lastEventAt)
             }
             let contexts = try await loadContexts(accountIDs, now: now, from: first, batch: byAccount, on: connection, logger: logger)
             try await countUsers(fresh, on: connection, logger: logger)
             try await countActivity(fresh, on: connection, logger: logger)
             var outcomes: [JourneyEngine.Outcome] = []
             for id in accountIDs {
-                let events = byAccount[id]!.sorted { ($0.timestamp, $0.messageId) < ($1.timestamp, $1.messageId) }
                 outcomes.append(
                     JourneyEngine.apply(
-                        events, to: states.removeValue(forKey: id) ?? AccountState(accountId: id),
+                        byAccount[id]!, to: states.removeValue(forKey: id) ?? AccountState(accountId: id),
                         context: contexts[id] ?? .init(), now: now[id]!, configuration: engine))
             }
             try await save(outcomes, lane: lane, on: connection, logger: logger)

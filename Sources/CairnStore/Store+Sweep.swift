@@ -35,10 +35,14 @@ extension Store {
         }
     }
 
-    /// Re-evaluates accounts not evaluated in the last day at `now`: silence lowers usage, SLAs pass, renewal
-    /// windows open, anniversaries come, without any event. Runs in chunks of `chunk` accounts, each chunk in
-    /// its own transaction with its rows locked (`SKIP LOCKED`: a worker busy with an account keeps it), and only
-    /// in the process that holds the sweep lock, so two escalators never sweep at once.
+    /// Re-evaluates the accounts quiet at the last midnight (UTC) before `now`: those without an event for a day
+    /// then and not evaluated since (`JourneyEngine.quietMidnights`): silence lowers usage, SLAs pass, renewal
+    /// windows open, anniversaries come, without any event. The engine evaluates each at every quiet midnight it
+    /// missed up to that one. Sweeping again before the next midnight finds nothing to do, so the moments an
+    /// account is evaluated at do not depend on when or how often escalators sweep. Runs in chunks of `chunk`
+    /// accounts, each chunk in its own transaction with its rows locked (`SKIP LOCKED`: a worker busy with an
+    /// account keeps it, and evaluates the midnight itself), and only in the process that holds the sweep lock, so
+    /// two escalators never sweep at once.
     public func sweep(now: Date, chunk: Int = 500, logger: Logger) async throws -> SweepOutcome {
         var outcome = SweepOutcome(ran: false, accounts: 0, signals: 0)
         // The stream clock keeps one row per process that ever wrote; only the latest matters. Rows a worker's open
@@ -48,7 +52,8 @@ extension Store {
             DELETE FROM stream_clock WHERE writer IN (
                 SELECT writer FROM stream_clock WHERE latest < (SELECT max(latest) FROM stream_clock) FOR UPDATE SKIP LOCKED)
             """, logger: logger)
-        let staleBefore = now.addingTimeInterval(-86_400)
+        let midnight = Timestamp.day(of: now)
+        let quietSince = midnight.addingTimeInterval(-JourneyEngine.quietDay)
         while true {
             let step = try await client.checkedTransaction(logger: logger) { connection -> (ran: Bool, accounts: Int, signals: Int, done: Bool) in
                 var elected = false
@@ -60,7 +65,7 @@ extension Store {
                 let rows = try await connection.checkedQuery(
                     """
                     SELECT a.account_id FROM accounts a JOIN health h ON h.account_id = a.account_id
-                    WHERE h.evaluated_at < \(staleBefore) AND a.last_event_at <= \(now)
+                    WHERE h.evaluated_at < \(midnight) AND a.last_event_at <= \(quietSince)  -- JourneyEngine.isQuiet
                     ORDER BY a.account_id
                     LIMIT \(chunk)
                     FOR UPDATE OF a SKIP LOCKED
@@ -68,12 +73,16 @@ extension Store {
                 for try await id in rows.decode(String.self) { ids.append(id) }
                 guard !ids.isEmpty else { return (true, 0, 0, true) }
                 var states = try await lockAccounts(ids, on: connection, logger: logger)
+                // From each account's first quiet midnight not evaluated yet.
+                let from = states.compactMapValues { JourneyEngine.quietMidnights(of: $0, before: midnight).first }
                 let contexts = try await loadContexts(
-                    ids, now: Dictionary(uniqueKeysWithValues: ids.map { ($0, now) }), on: connection, logger: logger)
+                    ids, now: Dictionary(uniqueKeysWithValues: ids.map { ($0, midnight) }), from: from, on: connection,
+                    logger: logger)
                 var outcomes: [JourneyEngine.Outcome] = []
                 for id in ids {
                     guard let state = states.removeValue(forKey: id) else { continue }
-                    outcomes.append(JourneyEngine.reevaluate(state, context: contexts[id] ?? .init(), now: now, configuration: engine))
+                    outcomes.append(
+                        JourneyEngine.reevaluate(state, context: contexts[id] ?? .init(), now: midnight, configuration: engine))
                 }
                 try await save(outcomes, on: connection, logger: logger)
                 let signals = outcomes.flatMap(\.signals)

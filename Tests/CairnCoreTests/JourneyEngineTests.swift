@@ -467,21 +467,30 @@ struct JourneyPropertyTests {
 }
 
 extension JourneyPropertyTests {
+    /// `events` in time order, each received as it happened.
+    static func inOrder(_ events: [AccountEvent]) -> [AccountEvent] {
+        events.sorted { ($0.timestamp, $0.messageId) < ($1.timestamp, $1.messageId) }.map { event in
+            var event = event
+            event.receivedAt = event.timestamp
+            return event
+        }
+    }
+
+    /// `events` applied one at a time; the signals raised, by id.
+    static func oneByOne(_ events: [AccountEvent]) -> (EngineHarness, [String: Signal]) {
+        var harness = EngineHarness()
+        var signals: [String: Signal] = [:]
+        for event in events {
+            for signal in harness.apply([event]) { signals[signal.signalId] = signal }
+        }
+        return (harness, signals)
+    }
+
     @Test("Events in order, received as they happen, in any batches: the same signals, health ones included, each with the same time, raisedAt, stage and band", arguments: 0..<300)
     func raisedAtDoesNotDependOnBatching(seed: Int) {
         var random = SplitMix(seed: UInt64(seed))
-        let events = Self.stream(&random)
-            .sorted { ($0.timestamp, $0.messageId) < ($1.timestamp, $1.messageId) }
-            .map { event in
-                var event = event
-                event.receivedAt = event.timestamp
-                return event
-            }
-        var single = EngineHarness()
-        var reference: [String: Signal] = [:]
-        for event in events {
-            for signal in single.apply([event]) { reference[signal.signalId] = signal }
-        }
+        let events = Self.inOrder(Self.stream(&random))
+        let (single, reference) = Self.oneByOne(events)
         var batched = EngineHarness()
         var rest = events[...]
         var compared = 0
@@ -500,6 +509,72 @@ extension JourneyPropertyTests {
         #expect(mine == theirs, "only batched: \(mine.subtracting(theirs)), only single: \(theirs.subtracting(mine))")
         #expect(batched.state.health == single.state.health)
         #expect(batched.state.facts.scoreByDay == single.state.facts.scoreByDay)
+    }
+}
+
+extension JourneyPropertyTests {
+    @Test("A quiet account is evaluated at each quiet midnight once, whether sweeps got there first or its next event did", arguments: 0..<200)
+    func quietMidnightsDoNotDependOnSweeps(seed: Int) {
+        var random = SplitMix(seed: UInt64(seed))
+        let events = Self.inOrder(Self.stream(&random))
+        // Without sweeps: each event catches up the midnights of the silence before it.
+        let (unswept, reference) = Self.oneByOne(events)
+        // With sweeps at some of the midnights (any sweep, more than once, at any of them), as escalators would.
+        var swept = EngineHarness()
+        var signals: [String: Signal] = [:]
+        var sweeps = 0
+        for event in events {
+            if let last = swept.state.lastEventAt {
+                var midnight = Timestamp.day(of: last).addingTimeInterval(86_400)
+                while midnight < event.timestamp {
+                    if Int.random(in: 0..<3, using: &random) > 0, JourneyEngine.isQuiet(swept.state, at: midnight) {
+                        for signal in swept.reevaluate(at: midnight) { signals[signal.signalId] = signal }
+                        sweeps += 1
+                        #expect(!JourneyEngine.isQuiet(swept.state, at: midnight), "a midnight is swept once")
+                    }
+                    midnight.addTimeInterval(86_400)
+                }
+            }
+            for signal in swept.apply([event]) { signals[signal.signalId] = signal }
+        }
+        // The same signals at the same times with the same stage and band; a sweep finds them at the midnight, an
+        // event when it arrives, so only `raisedAt` may differ.
+        #expect(Set(signals.keys) == Set(reference.keys),
+                "only swept: \(Set(signals.keys).subtracting(reference.keys)), only unswept: \(Set(reference.keys).subtracting(signals.keys))")
+        for (id, signal) in signals {
+            guard var theirs = reference[id] else { continue }
+            theirs.raisedAt = signal.raisedAt
+            #expect(signal == theirs, "\(id)")
+        }
+        #expect(swept.state.health == unswept.state.health)
+        #expect(swept.state.facts.scoreByDay == unswept.state.facts.scoreByDay)
+        #expect(swept.state.stageHistory == unswept.state.stageHistory)
+        if seed == 0 { #expect(sweeps > 0, "the stream has quiet midnights to sweep") }
+    }
+
+    @Test("The quiet midnights: a day after the last event, after the last evaluation, before the event; at most a year of them")
+    func quietMidnights() throws {
+        var story = Story()
+        var harness = EngineHarness()
+        harness.apply([story.track(CanonicalEvent.contractSigned, day: 0, ["arr": 50_000])])  // 2026-01-05T09:00Z
+        let state = harness.state
+        func midnights(before day: Double) -> [String] {
+            JourneyEngine.quietMidnights(of: state, before: story.at(day)).map(Timestamp.format)
+        }
+        #expect(midnights(before: 1.5).isEmpty, "not quiet for a day before 2026-01-06T09:00Z")
+        #expect(midnights(before: 2) == ["2026-01-07T00:00:00.000Z"])
+        #expect(midnights(before: 4) == ["2026-01-07T00:00:00.000Z", "2026-01-08T00:00:00.000Z", "2026-01-09T00:00:00.000Z"])
+        #expect(JourneyEngine.isQuiet(state, at: Timestamp.parse("2026-01-07T00:00:00Z")!))
+        #expect(!JourneyEngine.isQuiet(state, at: Timestamp.parse("2026-01-06T00:00:00Z")!), "9 h after the event")
+        var swept = harness
+        swept.reevaluate(at: Timestamp.parse("2026-01-08T00:00:00Z")!)
+        #expect(JourneyEngine.quietMidnights(of: swept.state, before: story.at(4)).map(Timestamp.format) == ["2026-01-09T00:00:00.000Z"],
+                "the sweep evaluated the 7th and the 8th")
+        #expect(swept.state.facts.scoreByDay.count == 3, "the contract's day, the 7th and the 8th")
+        let far = story.track("Report Exported", day: 2_000_000, user: "ada")
+        #expect(JourneyEngine.quietMidnights(of: state, before: far.timestamp).count == JourneyEngine.maxQuietMidnights)
+        let outcome = JourneyEngine.apply([far], to: state, context: harness.context(), now: far.timestamp)
+        #expect(outcome.healthDays.count == JourneyEngine.maxQuietMidnights + 1, "a year of quiet days, then the event's")
     }
 }
 

@@ -103,6 +103,48 @@ struct BatchingTests {
         await environment.tearDown()
     }
 
+    @Test("Sweeps at some of the quiet midnights give the same health, history and signals as none (only when a signal was found differs)")
+    func sweepsChangeNothing() async throws {
+        let environment = try await IsolatedEnvironment.make("batching-swept")
+        try await environment.withStore { store in
+            // Applied first: its last event is after every midnight swept below, so no sweep touches it.
+            for event in Self.stream(account: "unswept") { _ = try await store.apply([event], logger: store.testLogger) }
+            var random = SplitMix64(state: 3)
+            var sweeps = 0
+            var previous: Date?
+            for event in Self.stream(account: "swept") {
+                if let last = previous {
+                    var midnight = Timestamp.day(of: last).addingTimeInterval(86_400)
+                    while midnight < event.timestamp {
+                        // An escalator sweeps some time after the midnight (the sweep evaluates at the midnight).
+                        if Int.random(in: 0..<2, using: &random) == 0 {
+                            let at = min(midnight.addingTimeInterval(Double.random(in: 0..<86_400, using: &random)), event.timestamp)
+                            sweeps += try await store.sweep(now: at, logger: store.testLogger).accounts
+                        }
+                        midnight.addTimeInterval(86_400)
+                    }
+                }
+                _ = try await store.apply([event], logger: store.testLogger)
+                previous = event.timestamp
+            }
+            #expect(sweeps > 3, "the stream's quiet weeks have midnights to sweep")
+            func withoutRaisedAt(_ outcome: Outcome) -> Outcome {
+                var outcome = outcome
+                outcome.signals = outcome.signals.map {
+                    $0.replacingOccurrences(of: #""raisedAt": ?"[^"]*", ?"#, with: "", options: .regularExpression)
+                }
+                return outcome
+            }
+            let unswept = withoutRaisedAt(try await Self.outcome("unswept", store))
+            let swept = withoutRaisedAt(try await Self.outcome("swept", store))
+            #expect(unswept.signals.contains { $0.contains(SignalKind.healthDropped) || $0.contains(SignalKind.healthBandChanged) })
+            #expect(swept.health == unswept.health)
+            #expect(swept.history == unswept.history)
+            #expect(swept.signals == unswept.signals)
+        }
+        await environment.tearDown()
+    }
+
     @Test("The context is the store's as before the batch: its users counted once, and those whose 30 days end within it with their time")
     func contextBeforeTheBatch() async throws {
         let environment = try await IsolatedEnvironment.make("batching-context")

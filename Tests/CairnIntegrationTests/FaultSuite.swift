@@ -202,7 +202,7 @@ enum Fault: Sendable, Hashable {
         case .duplicateAndReorder: "100% duplicated and reordered"
         case .poison: "1% poison messages"
         case .backlog: "backlog queued, workers started after"
-        case .killBrokerNode(let seconds): "kill -9 of a RabbitMQ node (3-node cluster), restarted after \(seconds) s"
+        case .killBrokerNode(let seconds): "kill -9 of a RabbitMQ node (3-node cluster), restarted after \(seconds) s or more"
         case .freezeWorker(_, let seconds): "slow consumer: worker frozen (SIGSTOP) mid-transaction for \(seconds) s"
         }
     }
@@ -527,11 +527,21 @@ struct FaultRun {
 
     /// The pause after each published chunk. The frozen-worker row spreads the stream over its freezes, so that the
     /// other worker always has new events to apply while one is frozen (the two drain the short stream in a few
-    /// seconds otherwise); every other row publishes as fast as the broker takes it.
+    /// seconds otherwise). The node-kill row publishes 500 events a second, slower than the workers apply them, so
+    /// that events are still being published when the node dies and the backlog is small enough for those published
+    /// through the other nodes to be applied while it is down (published at full speed, the short stream was all
+    /// queued before the kill in one CI run, and the row could not tell). Every other row publishes as fast as the
+    /// broker takes it.
     var publishPause: Duration {
-        guard case .freezeWorker(let times, let seconds) = fault else { return .milliseconds(15) }
-        let chunks = max(1, (stream.count + Self.chunk - 1) / Self.chunk)
-        return .seconds((times + 1) * (seconds + 4)) / chunks
+        switch fault {
+        case .freezeWorker(let times, let seconds):
+            let chunks = max(1, (stream.count + Self.chunk - 1) / Self.chunk)
+            return .seconds((times + 1) * (seconds + 4)) / chunks
+        case .killBrokerNode:
+            return .milliseconds(200)
+        default:
+            return .milliseconds(15)
+        }
     }
 
     /// Sends the stream to ingest as Segment batches of `chunk` events, four requests in flight, through the
@@ -647,14 +657,22 @@ struct FaultRun {
             }
             try await cluster.kill(node: 0)
             injected.withLock { $0 += 1 }
+            let killed = ContinuousClock.now
             let appliedAtKill = await applied()
             let acknowledgedAtKill = acknowledged.withLock { $0 }
             try await Task.sleep(for: .seconds(seconds))
-            let appliedDown = await applied() - appliedAtKill
             // Events published after the kill (through another node) and applied before the restart: only a pipeline
-            // that went on without the node can have done that.
-            let appliedIDs = (try? await environment.withStore { try await $0.strings("SELECT message_id FROM events") }) ?? []
-            let throughOthers = appliedIDs.filter { !acknowledgedAtKill.contains($0) }.count
+            // that went on without the node can have done that. The node stays down until there are some, for up to
+            // a minute (the publisher and the workers reconnect, and the queues elect new leaders, meanwhile).
+            var throughOthers = 0
+            while true {
+                let appliedIDs = (try? await environment.withStore { try await $0.strings("SELECT message_id FROM events") }) ?? []
+                throughOthers = appliedIDs.filter { !acknowledgedAtKill.contains($0) }.count
+                guard throughOthers == 0, ContinuousClock.now - killed < .seconds(60) else { break }
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            let downSeconds = (ContinuousClock.now - killed) / .seconds(1)
+            let appliedDown = await applied() - appliedAtKill
             let during = try await environment.quorumMembership(of: CairnTopology.eventsWork(partition: 0))
             let moved = try await environment.brokerConnections().filter { $0.node != cluster.names[0] }.count
             try await cluster.nodes[0].infra("start", "rabbitmq")
@@ -672,7 +690,8 @@ struct FaultRun {
             whileDown.withLock {
                 $0 = (
                     moved >= 4 && throughOthers > 0 && rejoined,
-                    "node down \(seconds) s: \(appliedDown) events applied meanwhile, \(throughOthers) of them published after the kill, "
+                    String(format: "node down %.0f s: ", downSeconds)
+                        + "\(appliedDown) events applied meanwhile, \(throughOthers) of them published after the kill, "
                         + "\(moved) connections on the other nodes, leader of cairn.events.work.0 \(during.leader), "
                         + "\(during.online.count) of \(during.members.count) replicas online; after the restart "
                         + (rejoined ? String(format: "all %d online again within %.0f s", cluster.names.count, rejoinSeconds)
@@ -796,8 +815,8 @@ struct FaultRun {
             goodDeadLettered: dead.filter { goodIDs.contains($0.messageID ?? "") }.count, seconds: 0, bands: bands)
     }
 
-    /// Journeys and health once every account is evaluated at the same moment, two days after the stream's last
-    /// event (the sweep every escalator runs). Without it an account's score is as of the batch its last event
+    /// Journeys and health once every account is evaluated at the same moment, the midnight more than a day after
+    /// the stream's last event (the sweep every escalator runs, two days after that event). Without it an account's score is as of the batch its last event
     /// came in, and the stream clock at that batch depends on how batches fell: in a run with faults they fall
     /// differently. The band is returned apart: it has hysteresis, so it depends on the scores seen on the way.
     func finalState(_ environment: IsolatedEnvironment) async throws -> ([String: String], [String: (band: String, score: Int)]) {

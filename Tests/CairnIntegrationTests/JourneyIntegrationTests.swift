@@ -125,7 +125,7 @@ struct JourneyIntegrationTests {
 }
 
 extension JourneyIntegrationTests {
-    @Test("The sweep re-evaluates silent accounts at the stream clock: usage decays, SLAs are missed, signals raised once")
+    @Test("The sweep re-evaluates silent accounts at the stream clock's last midnight, and each quiet midnight before: usage decays, SLAs are missed, signals raised once")
     func sweepSeesSilence() async throws {
         let environment = try await IsolatedEnvironment.make("sweep")
         let start = Date(timeIntervalSince1970: 1_780_000_000)
@@ -165,7 +165,8 @@ extension JourneyIntegrationTests {
         #expect(again.accounts == 0, "an account swept at this time is not swept again")
         #expect(missed == 1, "kickoff (due on day 7) missed, raised once although evaluated three times")
         let days = Set(quiet.map { Timestamp.epochDay($0.timestamp) })
-        #expect(history == days.count + 1, "one health row per evaluated day: each day with an event, and the sweep's")
+        // The quiet account's last event is on 2026-06-16 at 20:26; the stream clock (busy's last event) on 2026-07-26.
+        #expect(history == days.count + 39, "one health row per evaluated day: each day with an event, and each quiet midnight from 2026-06-18 to the sweep's, 2026-07-26")
         await environment.tearDown()
     }
 }
