@@ -91,6 +91,14 @@ extension ConnectionDriver {
     private func publish(_ job: PublishJob) throws {
         guard let state = connection else { return job.abort(AMQPError.unavailable("not connected")) }
         if job.messages.isEmpty { return job.finish() }
+        if channelRefusedPublish && unconfirmed.isEmpty {
+            do {
+                try reopenChannel(state)
+            } catch {
+                job.abort(error)
+                throw error
+            }
+        }
         for message in job.messages {
             let status = withArena { arena -> Int32 in
                 var properties = amqp_basic_properties_t()
@@ -122,6 +130,21 @@ extension ConnectionDriver {
             unconfirmed[tag] = job
             if message.mandatory, let messageID = message.messageID { mandatoryMessages[tag] = messageID }
         }
+    }
+
+    /// Replaces the publishing channel with a new one in confirm mode, once nothing on it awaits a confirm.
+    ///
+    /// RabbitMQ 3.10.8 kept refusing (basic.nack) every publish of a channel that had first published while a cluster
+    /// node was just killed and its quorum queues were electing new leaders, until that node came back (12 to 16 s in
+    /// the fault suite, 60 s and more in one run), while a channel opened a few seconds later published through the
+    /// same exchanges to the same queues at once (RELIABILITY.md, the node-kill row). A refused publish is rare
+    /// otherwise, so a new channel after one costs little.
+    private func reopenChannel(_ state: amqp_connection_state_t) throws {
+        try check(amqp_channel_close(state, channel, AMQP_REPLY_SUCCESS), "close the publishing channel")
+        try openPublishingChannel(state)
+        mandatoryMessages.removeAll()
+        returnedTags.removeAll()
+        logger.info("publishing channel replaced after a refused publish", metadata: ["amqp.url": "\(active.redactedURL)"])
     }
 
     /// Declares exchanges, then queues, then bindings (queues', then exchanges'). Declarations are idempotent on the broker.

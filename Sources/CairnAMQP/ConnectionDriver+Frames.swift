@@ -99,6 +99,7 @@ extension ConnectionDriver {
         if let reason = returnedTags.removeValue(forKey: tag) {
             job.settle(failure: AMQPError.unroutable("message returned: \(reason)"))
         } else if refused {
+            channelRefusedPublish = true
             job.settle(failure: AMQPError.nacked("the broker refused the message (basic.nack)"))
         } else {
             job.settle()

@@ -31,6 +31,8 @@ final class ConnectionDriver {
     /// Mandatory messages in flight, by publish tag, so a `basic.return` can be matched to its publish.
     var mandatoryMessages: [UInt64: String] = [:]
     var returnedTags: [UInt64: String] = [:]
+    /// Set when the broker refused a publish; the channel is replaced before the next publish (`reopenChannel`).
+    var channelRefusedPublish = false
     var pendingDeliveries: [String: [AMQPDelivery]] = [:]
 
     /// The brokers to try, and the one connected to (or tried next).
@@ -108,17 +110,22 @@ final class ConnectionDriver {
             cairn_amqp_login_plain(
                 state, configuration.virtualHost, 0, 131_072, heartbeat, configuration.user, configuration.password),
             "log in to \(active.redactedURL)")
+        try openPublishingChannel(state)
+        generation += 1
+        try declareNow(topology)
+        for consumer in consumers where !consumer.cancelled { try subscribe(consumer) }
+        mailbox.isConnected = true
+    }
+
+    /// Opens the publishing channel in confirm mode: its publish tags count from 1, and nothing on it was refused yet.
+    func openPublishingChannel(_ state: amqp_connection_state_t) throws {
         amqp_channel_open(state, channel)
         try check(amqp_get_rpc_reply(state), "open channel")
         amqp_confirm_select(state, channel)
         try check(amqp_get_rpc_reply(state), "enable publisher confirms")
-
-        generation += 1
+        channelRefusedPublish = false
         nextPublishTag = 1
         oldestUnconfirmed = 1
-        try declareNow(topology)
-        for consumer in consumers where !consumer.cancelled { try subscribe(consumer) }
-        mailbox.isConnected = true
     }
 
     /// A TCP socket, or for `amqps://` a TLS one set up from the configuration (rabbitmq-c verifies the peer's chain

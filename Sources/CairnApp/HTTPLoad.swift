@@ -47,8 +47,9 @@ public struct HTTPLoad: Sendable {
     }
 
     public struct Result: Sendable, Codable {
-        /// Responses received within the duration.
+        /// Responses to the requests sent within the duration.
         public var requests: Int
+        /// From the first request to the last response.
         public var seconds: Double
         /// Responses whose status was not 2xx.
         public var non2xx: Int
@@ -113,7 +114,8 @@ public struct HTTPLoad: Sendable {
                 let status = try connection!.exchange(requests[next])
                 let received = ContinuousClock.now
                 next = (next + connections) % requests.count
-                guard received <= deadline else { break }
+                // A request sent before the deadline counts even when its answer comes after it (and `seconds` runs
+                // until the last answer): dropping those reported no requests at all when a stall outlasted the run.
                 outcome.latencies.append((received - sent).seconds)
                 if !(200..<300).contains(status) { outcome.non2xx += 1 }
             } catch {

@@ -6,6 +6,7 @@ import CairnWorker
 import Foundation
 public import Logging
 import PostgresNIO
+import Synchronization
 
 /// Measures, in one run on one broker: the raw broker pass-through (publish with confirms to a quorum queue while
 /// a consumer acks, no work) and the end-to-end rate from AMQP publish to state committed in PostgreSQL by one
@@ -62,6 +63,10 @@ public struct PipelineBenchmark: Sendable {
         public var meanEventBytes: Int
         public var rawSeconds: Double
         public var rawMessagesPerSecond: Double
+        /// The same pass-through through Cairn's topology: published to `cairn.events`, routed by account into the
+        /// eight work queues, consumed from all of them with acks, no work. The broker's share of the end-to-end path.
+        public var workQueueSeconds: Double
+        public var workQueueMessagesPerSecond: Double
         public var runs: [Run]
         /// Stored runs: how long storing the accounts for each account count took (not part of any rate).
         public var storing: [StoringStep] = []
@@ -123,6 +128,8 @@ public struct PipelineBenchmark: Sendable {
         let raw = try await measureRaw(bodies: bodies, runID: runID)
         let rawRate = Double(events) / raw
         logger.info("raw pass-through measured", metadata: ["cairn.seconds": "\(raw)"])
+        let workQueues = try await measureWorkQueues(sample(runID: "\(runID)-queues", accounts: accountCounts[0]).map(Self.message))
+        logger.info("work-queue pass-through measured", metadata: ["cairn.seconds": "\(workQueues)"])
         var runs: [Result.Run] = []
         var storing: [StoringStep] = []
         let touched = min(storedTouched, accountCounts.min() ?? storedTouched)
@@ -164,7 +171,8 @@ public struct PipelineBenchmark: Sendable {
             logger.info("worker memory measured", metadata: ["cairn.rate": "\(rate)"])
         }
         return Result(
-            events: events, meanEventBytes: meanBytes, rawSeconds: raw, rawMessagesPerSecond: rawRate, runs: runs,
+            events: events, meanEventBytes: meanBytes, rawSeconds: raw, rawMessagesPerSecond: rawRate,
+            workQueueSeconds: workQueues, workQueueMessagesPerSecond: Double(events) / workQueues, runs: runs,
             storing: storing, healthLatency: latency, workerMemory: memory)
     }
 
@@ -200,23 +208,55 @@ public struct PipelineBenchmark: Sendable {
     /// Publish with confirms on one connection, consume with acks on another, no work: seconds for all messages.
     private func measureRaw(bodies: [[UInt8]], runID: String) async throws -> Double {
         let queue = "cairn.bench.raw.\(runID)"
+        let messages = bodies.enumerated().map { index, body in
+            AMQPMessage(exchange: "", routingKey: queue, body: body, messageID: "raw-\(runID)-\(index)")
+        }
+        return try await timePassThrough(messages, declaring: AMQPTopology(queues: [.quorum(queue)]), deletingAfter: queue) {
+            await consumeAll($0, queue: queue, count: messages.count)
+        }
+    }
+
+    /// Publish with confirms to `cairn.events` (routed by account into the work queues), consume with acks from every
+    /// work queue on one connection, no work: seconds for all messages. Run while no worker consumes.
+    private func measureWorkQueues(_ messages: [AMQPMessage]) async throws -> Double {
+        try await timePassThrough(messages, declaring: CairnTopology.core) { consumer in
+            let consumers = CairnTopology.eventQueues.map { consumer.consume(queue: $0, prefetch: 1000) }
+            let received = Tally()
+            await withTaskGroup(of: Void.self) { queues in
+                for queue in consumers {
+                    queues.addTask {
+                        for await deliveries in queue {
+                            if let last = deliveries.last { consumer.ack(last.tag, multiple: true) }
+                            let total = received.add(deliveries.count)
+                            // The last delivery stops every queue's consumer; what they still hold was acked above.
+                            if total >= messages.count { consumers.forEach { $0.cancel() } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Seconds from the first publish until `consume`, on a connection of its own, has taken every message off: the
+    /// messages are published with confirms, pipelined, once `topology` is declared; `deletingAfter` is removed after.
+    private func timePassThrough(
+        _ messages: [AMQPMessage], declaring topology: AMQPTopology, deletingAfter queue: String? = nil,
+        consume: @escaping @Sendable (AMQPConnection) async -> Void
+    ) async throws -> Double {
         let publisher = AMQPConnection(configuration: settings.amqp, logger: logger)
         let consumer = AMQPConnection(configuration: settings.amqp, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await publisher.run() }
             group.addTask { try await consumer.run() }
             defer { group.cancelAll() }
-            try await publisher.declare(AMQPTopology(queues: [.quorum(queue)]))
-            let messages = bodies.enumerated().map { index, body in
-                AMQPMessage(exchange: "", routingKey: queue, body: body, messageID: "raw-\(runID)-\(index)")
-            }
+            try await publisher.declare(topology)
             let clock = ContinuousClock()
             let began = clock.now
-            async let consumed: Void = consumeAll(consumer, queue: queue, count: messages.count)
+            async let consumed: Void = consume(consumer)
             try await publishPipelined(messages, on: publisher)
             await consumed
             let elapsed = clock.now - began
-            try await publisher.deleteQueue(queue)
+            if let queue { try await publisher.deleteQueue(queue) }
             return elapsed.seconds
         }
     }
@@ -431,5 +471,18 @@ extension Duration {
     var seconds: Double {
         let (seconds, attoseconds) = components
         return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}
+
+/// A count that concurrent tasks add to.
+private final class Tally: Sendable {
+    private let count = Mutex(0)
+
+    /// Adds `amount`; returns the new total.
+    func add(_ amount: Int) -> Int {
+        count.withLock { count in
+            count += amount
+            return count
+        }
     }
 }

@@ -5,8 +5,9 @@ import Metrics
 public import ServiceLifecycle
 
 /// Re-evaluates accounts that time alone changes (silence, SLAs, renewal windows, anniversaries) every
-/// `interval`, at the last midnight of the clock's "now" (`Store.sweep`: a second sweep before the next midnight
-/// finds nothing to do). Every escalator runs one; an advisory lock lets only one sweep at a time.
+/// `interval`, at the last midnight of the clock's sweep time (`Store.sweepTime`; `Store.sweep`: a second sweep
+/// before the next midnight finds nothing to do). Every escalator runs one; an advisory lock lets only one sweep at
+/// a time.
 public struct SweepService: Service {
     let store: Store
     let clock: EvaluationClock
@@ -23,7 +24,7 @@ public struct SweepService: Service {
     public func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                if let now = try await store.now(clock, logger: logger) {
+                if let now = try await store.sweepTime(clock, logger: logger) {
                     let started = ContinuousClock.now
                     let outcome = try await store.sweep(now: now, logger: logger)
                     let tasks = try await store.sweepTasks(now: now, logger: logger)

@@ -287,3 +287,18 @@ extension Migration {
             CREATE INDEX users_recent ON users (account_id, last_seen_day)
             """)
 }
+
+extension Migration {
+    /// The stream clock kept per work-queue partition instead of per writing process. The sweep evaluates quiet
+    /// accounts at the midnights every partition has reached (`Store.sweepTime`), so it needs each partition's
+    /// latest event time, whichever worker wrote it; and rows no longer pile up as processes come and go. The
+    /// processes' rows fold into partition 0's, so the clock stays where it was until the partitions write theirs.
+    static let streamClockByPartition = Migration(
+        version: 13, name: "stream clock per partition",
+        sql: """
+            INSERT INTO stream_clock (writer, latest)
+                SELECT 'partition-0', max(latest) FROM stream_clock HAVING max(latest) IS NOT NULL
+                ON CONFLICT (writer) DO UPDATE SET latest = GREATEST(stream_clock.latest, EXCLUDED.latest);
+            DELETE FROM stream_clock WHERE writer <> 'partition-0'
+            """)
+}

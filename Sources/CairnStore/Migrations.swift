@@ -17,6 +17,7 @@ extension Migration {
     static let all: [Migration] = [
         walkingSkeleton, learnedAccounts, journeysAndHealth, taskLifecycle, readModel, readModelWrittenOnce, stageVisits,
         writesWithoutRowTriggers, hotAccountUpdates, hotHealthUpdates, factsAsText, hotUserUpdates,
+        streamClockByPartition,
     ]
 
     static let walkingSkeleton = Migration(

@@ -1,5 +1,6 @@
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// Statements and transactions that refuse a connection the server has closed, instead of waiting for ever.
 ///
@@ -9,8 +10,11 @@ import PostgresNIO
 /// sat between two statements: `idle_in_transaction_session_timeout`, `pg_terminate_backend`, a restart. Its own
 /// `withTransaction` then hangs on the ROLLBACK as well. Every statement Cairn runs on a leased connection goes
 /// through `checkedQuery`, and every transaction through `checkedTransaction`, so such a connection fails at
-/// once with a transient error and the work is retried. A close that lands between the check and the write can
-/// still be lost; the batch watchdog (`CAIRN_BATCH_TIMEOUT`) ends the process then.
+/// once with a transient error and the work is retried. A close that lands between the check and the write (a
+/// frozen process resumed: the close and the next statement come at once) loses the statement all the same, so
+/// while a statement waits, the connection is looked at every `closedPoll` too, and the caller gets the same
+/// transient error as soon as it is closed; the lost call is left behind. The batch watchdog
+/// (`CAIRN_BATCH_TIMEOUT`) stays for anything else that hangs.
 extension PostgresConnection {
     /// `query`, failing at once with a transient error when the server has closed this connection.
     @discardableResult
@@ -18,7 +22,7 @@ extension PostgresConnection {
         _ query: PostgresQuery, logger: Logger, file: String = #fileID, line: Int = #line
     ) async throws -> PostgresRowSequence {
         guard !isClosed else { throw StoreError.connectionClosed("the server closed the connection (\(file):\(line))") }
-        return try await self.query(query, logger: logger, file: file, line: line)
+        return try await unlessClosed(file: file, line: line) { try await self.query(query, logger: logger, file: file, line: line) }
     }
 
     /// `checkedQuery` for a large result, collected on the connection's event loop.
@@ -32,8 +36,41 @@ extension PostgresConnection {
         _ query: PostgresQuery, logger: Logger, file: String = #fileID, line: Int = #line
     ) async throws -> [PostgresRow] {
         guard !isClosed else { throw StoreError.connectionClosed("the server closed the connection (\(file):\(line))") }
-        let result: PostgresQueryResult = try await self.query(query, logger: logger, file: file, line: line).get()
-        return result.rows
+        return try await unlessClosed(file: file, line: line) {
+            let result: PostgresQueryResult = try await self.query(query, logger: logger, file: file, line: line).get()
+            return result.rows
+        }
+    }
+
+    /// How often a waiting statement looks whether its connection was closed under it.
+    static let closedPoll: Duration = .milliseconds(250)
+
+    /// `body`'s result, or `StoreError.connectionClosed` as soon as this connection is closed while `body` waits
+    /// (whichever comes first). `body` runs in a task of its own, which a lost statement leaves waiting for ever;
+    /// it holds the closed connection and nothing else.
+    private func unlessClosed<Value: Sendable>(
+        file: String, line: Int, _ body: @escaping @Sendable () async throws -> Value
+    ) async throws -> Value {
+        try await withCheckedThrowingContinuation { continuation in
+            let outcome = ResumeOnce(continuation)
+            let watcher = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: Self.closedPoll)
+                    if isClosed {
+                        outcome.resume(with: .failure(StoreError.connectionClosed("the server closed the connection (\(file):\(line))")))
+                        return
+                    }
+                }
+            }
+            Task {
+                do {
+                    outcome.resume(with: .success(try await body()))
+                } catch {
+                    outcome.resume(with: .failure(error))
+                }
+                watcher.cancel()
+            }
+        }
     }
 
     /// BEGIN, `body`, COMMIT, each through `checkedQuery`; ROLLBACK when `body` throws and the connection is open.
@@ -64,5 +101,23 @@ extension PostgresClient {
         try await withConnection(isolation: isolation) { connection in
             try await connection.checkedTransaction(logger: logger, isolation: isolation, body)
         }
+    }
+}
+
+/// Resumes a continuation with the first of several results; later ones are dropped.
+private final class ResumeOnce<Value: Sendable>: Sendable {
+    private let continuation: CheckedContinuation<Value, any Error>
+    private let resumed = Mutex(false)
+
+    init(_ continuation: CheckedContinuation<Value, any Error>) {
+        self.continuation = continuation
+    }
+
+    func resume(with result: Result<Value, any Error>) {
+        let first = resumed.withLock { resumed in
+            defer { resumed = true }
+            return !resumed
+        }
+        if first { continuation.resume(with: result) }
     }
 }

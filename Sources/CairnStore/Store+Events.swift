@@ -24,9 +24,11 @@ extension Store {
     ///
     /// Rows are written and locked in sorted key order (events, then accounts, then the rest), so concurrent
     /// workers never wait on each other in a cycle.
-    /// - Parameter lane: which of the caller's concurrent batches this is (a worker applies one per partition it
-    ///   holds): each lane keeps its own row in `stream_clock`, so concurrent batches never wait on each other for it.
-    public func apply(_ batch: [AccountEvent], lane: Int = 0, logger: Logger) async throws -> BatchOutcome {
+    /// - Parameter partition: the work-queue partition the batch came from (a worker applies one batch per partition it
+    ///   holds, concurrently). Each partition keeps its own row in `stream_clock`, its latest stored event time: its
+    ///   batches are the only ones to write it, so concurrent batches never wait on each other for it, and the
+    ///   sweep can tell how far every partition has come (`sweepTime`).
+    public func apply(_ batch: [AccountEvent], partition: Int = 0, logger: Logger) async throws -> BatchOutcome {
         var unique: [String: AccountEvent] = [:]
         for event in batch where unique[event.messageId] == nil { unique[event.messageId] = event }
         guard !unique.isEmpty else { return BatchOutcome(applied: 0, duplicates: batch.count, signals: 0) }
@@ -69,7 +71,7 @@ extension Store {
                         byAccount[id]!, to: states.removeValue(forKey: id) ?? AccountState(accountId: id),
                         context: contexts[id] ?? .init(), now: now[id]!, configuration: engine))
             }
-            try await save(outcomes, lane: lane, on: connection, logger: logger)
+            try await save(outcomes, partition: partition, on: connection, logger: logger)
             let signals = outcomes.flatMap(\.signals)
             try await enqueue(signals, on: connection, logger: logger)
             return BatchOutcome(
@@ -183,43 +185,31 @@ extension Store {
                 contexts[row.0, default: .init()].others.append(person)
             }
         }
-        // The batch's users as a JSON array per account, which `?` looks up without a join.
+        // The batch's users as a JSON array per account, which `?` looks up without a join. One scan of each
+        // account's users seen since 30 days before its first evaluation: those seen in the 30 days before its last
+        // are counted (the batch's own come with their last-seen time instead, the engine counts them), and those
+        // whose 30 days end between its first and last evaluation come with their time (active at some of them only).
         let users = ids.map { id in
             String(decoding: JSONValue.array(Set(batch[id]?.compactMap(\.userId) ?? []).sorted().map(JSONValue.string)).serialized(), as: UTF8.self)
         }
         let active = try await connection.checkedQuery(
             """
             SELECT x.id, c.n, c.users, c.seen
-            FROM unnest(\(ids), \(ids.map { now[$0]!.addingTimeInterval(-month) }), \(users)::jsonb[]) AS x(id, since, batch)
+            FROM unnest(\(ids), \(ids.map { now[$0]!.addingTimeInterval(-month) }), \(ids.map { from[$0]!.addingTimeInterval(-month) }),
+                        \(users)::jsonb[]) AS x(id, since, earliest, batch)
             CROSS JOIN LATERAL (
-                SELECT count(*) FILTER (WHERE NOT x.batch ? u.user_id) AS n,
-                       array_agg(u.user_id) FILTER (WHERE x.batch ? u.user_id) AS users,
-                       array_agg(u.last_seen_at) FILTER (WHERE x.batch ? u.user_id) AS seen
+                SELECT count(*) FILTER (WHERE u.last_seen_at >= x.since AND NOT x.batch ? u.user_id) AS n,
+                       array_agg(u.user_id) FILTER (WHERE u.last_seen_at < x.since OR x.batch ? u.user_id) AS users,
+                       array_agg(u.last_seen_at) FILTER (WHERE u.last_seen_at < x.since OR x.batch ? u.user_id) AS seen
                 FROM users u
-                WHERE u.account_id = x.id AND u.last_seen_day >= (x.since AT TIME ZONE 'UTC')::date AND u.last_seen_at >= x.since
+                WHERE u.account_id = x.id AND u.last_seen_day >= (x.earliest AT TIME ZONE 'UTC')::date
+                  AND u.last_seen_at >= x.earliest
             ) c
             WHERE c.n > 0 OR c.users IS NOT NULL
             """, logger: logger)
         for try await (id, count, users, seen) in active.decode((String, Int, [String]?, [Date]?).self) {
             contexts[id, default: .init()].activeUsers = count
             for (user, lastSeen) in zip(users ?? [], seen ?? []) { contexts[id, default: .init()].lastSeen[user] = lastSeen }
-        }
-        // Users whose 30 days end between the account's first and last evaluation: active at some of them only.
-        let spanning = ids.filter { from[$0]! < now[$0]! }
-        guard !spanning.isEmpty else { return contexts }
-        let ending = try await connection.checkedQuery(
-            """
-            SELECT x.id, u.user_id, u.last_seen_at
-            FROM unnest(\(spanning), \(spanning.map { from[$0]!.addingTimeInterval(-month) }),
-                        \(spanning.map { now[$0]!.addingTimeInterval(-month) })) AS x(id, since, until)
-            CROSS JOIN LATERAL (
-                SELECT u.user_id, u.last_seen_at FROM users u
-                WHERE u.account_id = x.id AND u.last_seen_day >= (x.since AT TIME ZONE 'UTC')::date
-                  AND u.last_seen_at >= x.since AND u.last_seen_at < x.until
-            ) u
-            """, logger: logger)
-        for try await (id, user, lastSeen) in ending.decode((String, String, Date).self) {
-            contexts[id, default: .init()].lastSeen[user] = lastSeen
         }
         return contexts
     }
@@ -268,7 +258,8 @@ extension Store {
                             THEN EXCLUDED.role ELSE users.role END,
                 role_at = GREATEST(users.role_at, EXCLUDED.role_at),
                 left_at = GREATEST(users.left_at, EXCLUDED.left_at),
-                active_days = CASE WHEN cardinality(EXCLUDED.active_days) = 0 THEN users.active_days ELSE ARRAY(
+                -- Days already known (most batches: the same day again) leave the array as it is instead of rebuilding it.
+                active_days = CASE WHEN users.active_days @> EXCLUDED.active_days THEN users.active_days ELSE ARRAY(
                     SELECT DISTINCT d FROM unnest(users.active_days || EXCLUDED.active_days) AS d ORDER BY d DESC LIMIT 60)
                     END,
                 first_seen_at = LEAST(users.first_seen_at, EXCLUDED.first_seen_at),
@@ -314,17 +305,20 @@ extension Store {
     /// renewal and contract dates, the time of the last stage or band change), the journey where it changed, the
     /// health and its day in the history. No row trigger runs: the change times that the API's live stream and
     /// "recent band changes" read are set here, from the row as it was (`SET` sees the old values).
-    func save(_ outcomes: [JourneyEngine.Outcome], lane: Int = 0, on connection: PostgresConnection, logger: Logger) async throws {
+    ///
+    /// - Parameter partition: the work-queue partition whose events were applied, whose stream clock row moves to
+    ///   their latest time; nil for the sweep, which applies no event.
+    func save(_ outcomes: [JourneyEngine.Outcome], partition: Int?, on connection: PostgresConnection, logger: Logger) async throws {
         let states = outcomes.map(\.state)
         let ids = states.map(\.accountId)
-        let latest = Self.text(states.compactMap(\.lastEventAt).max())
-        // The stream clock (`Store.now(.stream)`): this writer's latest stored event time, in its own row, so two
-        // workers never wait on each other for it.
+        let latest = partition == nil ? "" : Self.text(states.compactMap(\.lastEventAt).max())
+        // The stream clock (`Store.now(.stream)`, `Store.sweepTime(.stream)`): the partition's latest stored event
+        // time, in its own row.
         try await connection.checkedQuery(
             """
             WITH clock AS (
                 INSERT INTO stream_clock (writer, latest)
-                SELECT \("\(clockWriter)-\(lane)"), NULLIF(\(latest), '')::timestamptz WHERE \(latest) <> ''
+                SELECT \(Self.clockRow(partition: partition ?? 0)), NULLIF(\(latest), '')::timestamptz WHERE \(latest) <> ''
                 ON CONFLICT (writer) DO UPDATE SET latest = GREATEST(stream_clock.latest, EXCLUDED.latest)
             )
             UPDATE accounts a SET facts = x.facts::json, name = NULLIF(x.n, ''), csm_id = NULLIF(x.c, ''),

@@ -23,17 +23,45 @@ extension Store {
     /// Key of the advisory lock that elects the one process sweeping at a time.
     static let sweepLock: Int64 = 0x6361_6972_6E5F_7377  // "cairn_sw"
 
-    /// The evaluation time of the given clock.
+    /// The evaluation time of the given clock: for the stream clock, the latest event time stored (what the API
+    /// calls "now").
     public func now(_ clock: EvaluationClock, logger: Logger) async throws -> Date? {
         switch clock {
         case .wall:
             return Date()
         case .stream:
-            let rows = try await client.query("SELECT max(latest) FROM stream_clock", logger: logger)
-            for try await latest in rows.decode(Date?.self) { return latest }
-            return nil
+            return try await streamClock("SELECT max(latest) FROM stream_clock", logger: logger)
         }
     }
+
+    /// The time the sweep may judge silence at. For the stream clock, the earliest of the partitions' latest stored
+    /// event times (a low watermark): each partition's events are applied in the order they were published, so an
+    /// account is judged quiet at a midnight only once its own partition has passed it, and the events it had
+    /// before then are all in. With the latest time instead, a sweep ahead of a lagging partition (a worker
+    /// restarting, a backlog) judged its accounts quiet while their events were still queued, and those events then
+    /// came in after their account had been evaluated past them. A partition that stops getting events holds the
+    /// sweep back; its accounts' events then evaluate the midnights they missed themselves (`Store.apply`), with
+    /// the same outcome.
+    public func sweepTime(_ clock: EvaluationClock, logger: Logger) async throws -> Date? {
+        switch clock {
+        case .wall:
+            return Date()
+        case .stream:
+            return try await streamClock("SELECT min(latest) FROM stream_clock", logger: logger)
+        }
+    }
+
+    /// One time read from `stream_clock`; nil before any event was stored.
+    private func streamClock(_ query: PostgresQuery, logger: Logger) async throws -> Date? {
+        for try await latest in try await client.query(query, logger: logger).decode(Date?.self) { return latest }
+        return nil
+    }
+
+    /// The `stream_clock` row of a work-queue partition.
+    static func clockRow(partition: Int) -> String { "partition-\(partition)" }
+
+    /// A sweep chunk's transaction longer than this is logged (its accounts' rows were locked all along).
+    static let slowSweepChunk = Duration.seconds(2)
 
     /// Re-evaluates the accounts quiet at the last midnight (UTC) before `now`: those without an event for a day
     /// then and not evaluated since (`JourneyEngine.quietMidnights`): silence lowers usage, SLAs pass, renewal
@@ -45,16 +73,10 @@ extension Store {
     /// two escalators never sweep at once.
     public func sweep(now: Date, chunk: Int = 500, logger: Logger) async throws -> SweepOutcome {
         var outcome = SweepOutcome(ran: false, accounts: 0, signals: 0)
-        // The stream clock keeps one row per process that ever wrote; only the latest matters. Rows a worker's open
-        // batch holds are skipped, so this never waits for one.
-        try await client.query(
-            """
-            DELETE FROM stream_clock WHERE writer IN (
-                SELECT writer FROM stream_clock WHERE latest < (SELECT max(latest) FROM stream_clock) FOR UPDATE SKIP LOCKED)
-            """, logger: logger)
         let midnight = Timestamp.day(of: now)
         let quietSince = midnight.addingTimeInterval(-JourneyEngine.quietDay)
         while true {
+            let began = ContinuousClock.now
             let step = try await client.checkedTransaction(logger: logger) { connection -> (ran: Bool, accounts: Int, signals: Int, done: Bool) in
                 var elected = false
                 for try await got in try await connection.checkedQuery(
@@ -84,10 +106,17 @@ extension Store {
                     outcomes.append(
                         JourneyEngine.reevaluate(state, context: contexts[id] ?? .init(), now: midnight, configuration: engine))
                 }
-                try await save(outcomes, on: connection, logger: logger)
+                try await save(outcomes, partition: nil, on: connection, logger: logger)
                 let signals = outcomes.flatMap(\.signals)
                 try await enqueue(signals, on: connection, logger: logger)
                 return (true, outcomes.count, signals.count, ids.count < chunk)
+            }
+            // A worker that needs one of the chunk's accounts waits for this commit: say so when that was long.
+            let held = ContinuousClock.now - began
+            if held > Self.slowSweepChunk {
+                logger.warning(
+                    "sweep chunk held its accounts' rows long; workers needing them waited",
+                    metadata: ["cairn.sweep_accounts": "\(step.accounts)", "cairn.sweep_held": "\(held)"])
             }
             outcome.ran = outcome.ran || step.ran
             outcome.accounts += step.accounts

@@ -9,8 +9,6 @@ public final class Store: Sendable {
     /// The customer-success model the worker applies.
     public let engine: EngineConfiguration
     let logger: Logger
-    /// This store's row in `stream_clock`: the latest event time it stored.
-    let clockWriter = "\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
 
     public init(configuration: DatabaseConfiguration, engine: EngineConfiguration = .standard, logger: Logger) {
         self.configuration = configuration

@@ -139,10 +139,28 @@ public struct IsolatedEnvironment: Sendable {
         return user
     }
 
-    /// Imports exchanges, queues and bindings (a RabbitMQ definitions document's vhost part) into this vhost.
+    /// Imports exchanges, queues and bindings (a RabbitMQ definitions document's vhost part) into this vhost, and returns
+    /// once the broker lists every queue of the document. An import answered 2xx on a loaded broker once left a quorum
+    /// queue undeclared (a role declaring it then needed the permissions of a first declaration, and was refused), so
+    /// the import is posted again (it is idempotent) every 10 s until all are there, for at most 120 s.
     public func importDefinitions(_ document: [String: Any]) async throws {
-        let body = try JSONSerialization.data(withJSONObject: document)
-        try await Management(base: managementURL).post("/api/definitions/\(amqp.virtualHost)", body: String(decoding: body, as: UTF8.self))
+        let body = String(decoding: try JSONSerialization.data(withJSONObject: document), as: UTF8.self)
+        let management = Management(base: managementURL)
+        let expected = Set((document["queues"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String })
+        let deadline = ContinuousClock.now + .seconds(120)
+        var missing = expected
+        while ContinuousClock.now < deadline {
+            try await management.post("/api/definitions/\(amqp.virtualHost)", body: body)
+            let posted = ContinuousClock.now
+            while ContinuousClock.now < min(posted + .seconds(10), deadline) {
+                missing = expected.subtracting(try await management.queueNames(virtualHost: amqp.virtualHost))
+                if missing.isEmpty { return }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            TestInfrastructure.logger("cairn.test.infra").warning(
+                "definitions imported but queues missing; importing again", metadata: ["queues": "\(missing.sorted())"])
+        }
+        throw TestError("definitions imported into \(amqp.virtualHost) for 120 s; the broker still lacks \(missing.sorted())")
     }
 
     private static func json(_ object: [String: String]) -> String {
@@ -236,6 +254,9 @@ public struct QuorumMembership: Sendable {
     /// The members that answer.
     public let online: [String]
     public let leader: String
+    /// Messages waiting for a consumer, and the consumers, as the broker last reported them.
+    public let ready: Int
+    public let consumers: Int
 }
 
 extension IsolatedEnvironment {
@@ -245,7 +266,8 @@ extension IsolatedEnvironment {
         let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
         return QuorumMembership(
             members: object["members"] as? [String] ?? [], online: object["online"] as? [String] ?? [],
-            leader: object["leader"] as? String ?? "")
+            leader: object["leader"] as? String ?? "", ready: object["messages_ready"] as? Int ?? 0,
+            consumers: object["consumers"] as? Int ?? 0)
     }
 }
 
@@ -316,6 +338,11 @@ struct Management {
     func userNames() async throws -> [String] {
         let list = try JSONSerialization.jsonObject(with: try await send("GET", "/api/users", body: nil)) as? [[String: Any]] ?? []
         return list.compactMap { $0["name"] as? String }
+    }
+
+    func queueNames(virtualHost: String) async throws -> Set<String> {
+        let list = try JSONSerialization.jsonObject(with: try await send("GET", "/api/queues/\(virtualHost)", body: nil)) as? [[String: Any]] ?? []
+        return Set(list.compactMap { $0["name"] as? String })
     }
 
     func connectionNames(virtualHost: String) async throws -> [String] {

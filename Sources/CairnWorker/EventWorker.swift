@@ -125,7 +125,7 @@ public struct EventWorker: Service {
             parse: { delivery in try AccountEvent.parse(delivery.body) },
             apply: { events in
                 let outcome = try await Watchdog.run(limit: batchTimeout, what: "a batch of \(events.count) events", logger: logger) {
-                    try await store.apply(events, lane: partition, logger: logger)
+                    try await store.apply(events, partition: partition, logger: logger)
                 }
                 Counter(label: "cairn_worker_events_applied_total").increment(by: outcome.applied)
                 Counter(label: "cairn_worker_events_duplicate_total").increment(by: outcome.duplicates)

@@ -188,6 +188,9 @@ struct Bench: AsyncParsableCommand {
         print("| measurement | accounts | workers | seconds | rate (msg/s) | ratio to raw | per-event cost vs first run with as many workers |")
         print("|---|---|---|---|---|---|---|")
         print(String(format: "| raw broker pass-through (publish+confirm, consume+ack) | | | %.2f | %.0f | 1.00 | |", result.rawSeconds, result.rawMessagesPerSecond))
+        print(String(format: "| work-queue pass-through (publish to cairn.events, consume+ack from the %d work queues) | | | %.2f | %.0f | %.2f | |",
+                     CairnTopology.eventPartitions, result.workQueueSeconds, result.workQueueMessagesPerSecond,
+                     result.workQueueMessagesPerSecond / result.rawMessagesPerSecond))
         for run in result.runs {
             let name = run.queueSeconds.map { String(format: "backlog drained (queued first in %.1f s, then the workers started)", $0) }
                 ?? run.touchedAccounts.map { "end-to-end, accounts stored, events over \($0) of them" }

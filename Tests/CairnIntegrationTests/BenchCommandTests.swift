@@ -18,9 +18,18 @@ struct BenchCommandTests {
              "--signals", "40", "--signal-rate", "200", "--http-seconds", "1", "--http-connections", "4", "--memory-seconds", "4", "--json", json.path],
             environment: environment.processEnvironment(), logName: "bench-\(environment.name)")
         defer { bench.kill() }
-        #expect(await bench.exitStatus(within: .seconds(100)) == 0, "\(bench.log)")
+        // Alone it takes about 35 s; beside the fault suite on two cores it took 73 s, and once in CI more than 100.
+        // A hang still fails: the watchdog ends a stuck run with 75, and the limit below ends anything else.
+        let status = await bench.exitStatus(within: .seconds(300))
         let log = bench.log
+        guard status == 0 else {
+            Issue.record("cairn bench ended with \(status.map(String.init) ?? "no exit within 300 s"); its log:\n\(log)")
+            bench.kill()
+            await environment.tearDown()
+            return
+        }
         #expect(log.contains("| raw broker pass-through"), "\(log)")
+        #expect(log.contains("| work-queue pass-through (publish to cairn.events, consume+ack from the 8 work queues) |"), "\(log)")
         #expect(log.components(separatedBy: "| end-to-end (AMQP publish to committed state) |").count == 5, "\(log)")
         #expect(log.contains("| half the 1-worker rate | 30 | 1 |"), "\(log)")
         #expect(log.contains("| paced | 40 |") && log.contains("| all at once | 40 |"), "\(log)")
@@ -33,6 +42,7 @@ struct BenchCommandTests {
         let pipeline = report?["pipeline"] as? [String: Any]
         let runs = pipeline?["runs"] as? [[String: Any]] ?? []
         #expect(runs.map { $0["accounts"] as? Int } == [30, 30, 60, 60])
+        #expect((pipeline?["workQueueMessagesPerSecond"] as? Double ?? 0) > 0, "\(String(describing: pipeline))")
         #expect(runs.allSatisfy { ($0["eventsPerSecond"] as? Double ?? 0) > 0 && ($0["ratio"] as? Double ?? 0) > 0 })
         #expect((report?["escalation"] as? [String: Any])?["burst"] != nil)
         // The worker's memory, read from /proc of a separate worker process while it applied a paced stream.

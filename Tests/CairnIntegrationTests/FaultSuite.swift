@@ -276,17 +276,30 @@ struct FaultOutcome: Sendable {
     /// Every role that ended by itself did so through the watchdog (status 75), never by crashing.
     var noCrash: Bool { restarts.allSatisfy { $0 == Watchdog.exitStatus } }
 
-    var passed: Bool {
-        lost == 0 && duplicated == 0 && applied == events && stateMatches && bandsDifferingOutsideMargin == 0
-            && duplicatePlays == 0 && tasksUnpublished == 0 && deadLettered == poisonSent && deadWithoutReason == 0
-            && goodDeadLettered == 0 && noCrash
-            // With the broker away, ingest must have refused batches (503) that the client then sent again.
-            && (fault != .restartBrokerUnderIngest || batchesRetried > 0)
-            // With one node of three down, the pipeline went on (quorum queues on two nodes, roles moved over); with
-            // a worker frozen, PostgreSQL ended its transaction and the other worker went on.
-            && faultHeld != false
-            // A frozen worker's failed batch is retried at once; it must not need its watchdog to come back.
-            && (!fault.freezes || restarts.isEmpty)
+    var passed: Bool { failures.isEmpty }
+
+    /// Each invariant this run broke, in words; empty when it passed.
+    var failures: [String] {
+        var broken: [String] = []
+        if lost > 0 { broken.append("\(lost) events lost") }
+        if duplicated > 0 { broken.append("\(duplicated) events applied twice") }
+        if applied != events { broken.append("\(applied) of \(events) events applied") }
+        if !stateMatches { broken.append("final journeys or health differ from the reference") }
+        if bandsDifferingOutsideMargin > 0 { broken.append("\(bandsDifferingOutsideMargin) bands differ outside the hysteresis margin") }
+        if duplicatePlays > 0 { broken.append("\(duplicatePlays) duplicate tasks") }
+        if tasksUnpublished > 0 { broken.append("\(tasksUnpublished) tasks never published") }
+        if deadLettered != poisonSent { broken.append("\(deadLettered) dead-lettered of \(poisonSent) poison messages") }
+        if deadWithoutReason > 0 { broken.append("\(deadWithoutReason) dead letters without a reason") }
+        if goodDeadLettered > 0 { broken.append("\(goodDeadLettered) good events dead-lettered") }
+        if !noCrash { broken.append("a role crashed (exit statuses \(restarts))") }
+        // With the broker away, ingest must have refused batches (503) that the client then sent again.
+        if fault == .restartBrokerUnderIngest && batchesRetried == 0 { broken.append("no ingest batch was refused and sent again") }
+        // With one node of three down, the pipeline went on (quorum queues on two nodes, roles moved over); with
+        // a worker frozen, PostgreSQL ended its transaction and the other worker went on.
+        if faultHeld == false { broken.append("the pipeline did not go on during the fault (see the injected column)") }
+        // A frozen worker's failed batch is retried at once; it must not need its watchdog to come back.
+        if fault.freezes && !restarts.isEmpty { broken.append("a frozen worker needed its watchdog (exit statuses \(restarts))") }
+        return broken
     }
 }
 
@@ -373,7 +386,7 @@ struct FaultRun {
         let environment = try await IsolatedEnvironment.make("faults", on: cluster?.servers ?? servers.servers)
         var processEnvironment = environment.processEnvironment()
         processEnvironment["CAIRN_CLOCK"] = "stream"
-        processEnvironment["CAIRN_SWEEP_INTERVAL"] = "3600"  // no sweep mid-run: the suite sweeps once at the end
+        processEnvironment["CAIRN_SWEEP_INTERVAL"] = "1"  // escalators sweep all along, as in production
         processEnvironment["CAIRN_BATCH_TIMEOUT"] = "20"
         processEnvironment["CAIRN_SHUTDOWN_TIMEOUT"] = "10"  // within the 15 s the final SIGTERM waits
         if case .freezeWorker = fault { processEnvironment["CAIRN_IDLE_TRANSACTION_TIMEOUT"] = String(FaultRun.idleTimeout) }
@@ -398,7 +411,7 @@ struct FaultRun {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 if fault.throughIngest {
-                    try await sendOverHTTP(port: ingestPort, acknowledged: acknowledged, retries: retries)
+                    try await sendOverHTTP(port: ingestPort, acknowledged: acknowledged, retries: retries, injected: injected)
                 } else {
                     try await publish(messages, environment: environment, acknowledged: acknowledged)
                 }
@@ -502,6 +515,8 @@ struct FaultRun {
         return AMQPMessage(exchange: CairnTopology.events, routingKey: account, body: Array(body.utf8), messageID: id)
     }
 
+    static let logger = TestInfrastructure.logger("cairn.test.faults")
+
     /// Publishes in chunks with confirms, paced so that faults land mid-stream; a chunk that fails (broker away) is
     /// sent again until confirmed, as any producer must.
     func publish(_ messages: [AMQPMessage], environment: IsolatedEnvironment, acknowledged: Shared<Set<String>>) async throws {
@@ -509,15 +524,24 @@ struct FaultRun {
             for start in stride(from: 0, to: messages.count, by: Self.chunk) {
                 let chunk = Array(messages[start..<min(start + Self.chunk, messages.count)])
                 var attempts = 0
+                let began = ContinuousClock.now
                 while true {
                     do {
                         try await connection.publish(chunk)
                         break
                     } catch {
                         attempts += 1
+                        // The first failure of a chunk and every 50th after it, to see how long a fault held publishing up.
+                        if attempts % 50 == 1 {
+                            Self.logger.warning("test publisher: chunk at \(start) failed (attempt \(attempts)): \(error)")
+                        }
                         guard attempts < 600 else { throw TestError("publish kept failing: \(error)") }
                         try await Task.sleep(for: .milliseconds(100))
                     }
+                }
+                let took = ContinuousClock.now - began
+                if attempts > 0 || took > .seconds(1) {
+                    Self.logger.warning("test publisher: chunk at \(start) confirmed after \(attempts) failures and \(took)")
                 }
                 acknowledged.withLock { $0.formUnion(chunk.compactMap(\.messageID)) }
                 try await Task.sleep(for: publishPause)
@@ -549,13 +573,18 @@ struct FaultRun {
     /// ingest is sent again until answered 200, as the Segment libraries do. Each sender waits 100 ms (300 ms while
     /// the broker is restarted) after each answered batch, so the stream takes a few seconds and the faults, placed by what is acknowledged, land
     /// while requests are being sent. `retries` counts the batches sent again.
-    func sendOverHTTP(port: Int, acknowledged: Shared<Set<String>>, retries: Shared<Int>) async throws {
+    ///
+    /// While the broker is restarted, the last third of the stream waits until the broker has been stopped
+    /// (`injected`): on a loaded machine its command-line tool can take longer to stop it than the rest of the
+    /// stream takes to send, and then no batch would meet the broker away (the row requires that some do).
+    func sendOverHTTP(
+        port: Int, acknowledged: Shared<Set<String>>, retries: Shared<Int>, injected: Shared<Int>
+    ) async throws {
         let chunks = stride(from: 0, to: stream.count, by: Self.chunk).map { Array(stream[$0..<min($0 + Self.chunk, stream.count)]) }
         let next = Shared(0)
         let ingest = URL(string: "http://127.0.0.1:\(port)")!
-        // Stopping RabbitMQ takes its command-line tool a few seconds to start; the stream must still be going by
-        // then, or no batch meets the broker away (the row requires that some do).
         let pause: Duration = fault == .restartBrokerUnderIngest ? .milliseconds(300) : .milliseconds(100)
+        let heldFrom = fault == .restartBrokerUnderIngest ? chunks.count * 2 / 3 : chunks.count
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<4 {
                 group.addTask {
@@ -569,6 +598,10 @@ struct FaultRun {
                             let count = await sink.retries
                             retries.withLock { $0 += count }
                             return
+                        }
+                        if index >= heldFrom {
+                            // Bounded, so a fault that never came (the row then fails on its own) cannot hang the run.
+                            _ = await waitUntil(timeout: .seconds(120)) { injected.withLock { $0 } > 0 }
                         }
                         try await sink.write(chunks[index])
                         acknowledged.withLock { $0.formUnion(chunks[index].map(\.messageId)) }
@@ -655,25 +688,48 @@ struct FaultRun {
                     throw TestError("\(queue) before the kill: members \(before.members), leader \(before.leader)")
                 }
             }
+            // Probes, declared through the first node (which leads their queue) before the kill, tried after it:
+            // which way in does the broker still confirm with a node down?
+            let probe = Self.brokerProbe
+            try await environment.withAMQP(topology: probe.topology) { _ in }
             try await cluster.kill(node: 0)
             injected.withLock { $0 += 1 }
             let killed = ContinuousClock.now
             let appliedAtKill = await applied()
             let acknowledgedAtKill = acknowledged.withLock { $0 }
-            try await Task.sleep(for: .seconds(seconds))
+            // The publisher sends one chunk at a time, in stream order: the chunk after the confirmed ones was in
+            // flight at the kill (routed before it, perhaps, with its confirm lost).
+            let inFlightAtKill = Set(stream.lazy.map(\.messageId).filter { !acknowledgedAtKill.contains($0) }.prefix(Self.chunk))
+            try await Task.sleep(for: .seconds(3))  // the queues elect new leaders within a second
+            let probes = await Self.tryProbes(probe, environment: environment)
+            try await Task.sleep(for: .seconds(max(0, seconds - 3)))
             // Events published after the kill (through another node) and applied before the restart: only a pipeline
             // that went on without the node can have done that. The node stays down until there are some, for up to
             // a minute (the publisher and the workers reconnect, and the queues elect new leaders, meanwhile).
+            // Two counts: events the broker confirmed to the publisher only after the kill (some were in flight at the
+            // kill, routed before it), and of those, events the publisher sent after the kill, through a surviving
+            // node, that the broker confirmed and a worker applied while the node was down: the ones that prove it.
             var throughOthers = 0
+            var sentAfter = 0
             while true {
                 let appliedIDs = (try? await environment.withStore { try await $0.strings("SELECT message_id FROM events") }) ?? []
-                throughOthers = appliedIDs.filter { !acknowledgedAtKill.contains($0) }.count
-                guard throughOthers == 0, ContinuousClock.now - killed < .seconds(60) else { break }
+                let late = appliedIDs.filter { !acknowledgedAtKill.contains($0) }
+                throughOthers = late.count
+                sentAfter = late.filter { !inFlightAtKill.contains($0) }.count
+                guard sentAfter == 0, ContinuousClock.now - killed < .seconds(60) else { break }
                 try await Task.sleep(for: .milliseconds(500))
             }
             let downSeconds = (ContinuousClock.now - killed) / .seconds(1)
             let appliedDown = await applied() - appliedAtKill
             let during = try await environment.quorumMembership(of: CairnTopology.eventsWork(partition: 0))
+            // Where the stream stood, to tell a publisher that could not go on from workers that did not consume.
+            let acknowledgedDown = acknowledged.withLock { $0.count } - acknowledgedAtKill.count
+            var ready = 0, consumers = 0
+            for queue in CairnTopology.eventQueues {
+                let membership = try? await environment.quorumMembership(of: queue)
+                ready += membership?.ready ?? 0
+                consumers += membership?.consumers ?? 0
+            }
             let moved = try await environment.brokerConnections().filter { $0.node != cluster.names[0] }.count
             try await cluster.nodes[0].infra("start", "rabbitmq")
             // The restarted node rejoins, and its replica of every work queue is back among the online members.
@@ -689,9 +745,12 @@ struct FaultRun {
             // Two workers and two escalators at least must have moved to the other nodes.
             whileDown.withLock {
                 $0 = (
-                    moved >= 4 && throughOthers > 0 && rejoined,
+                    moved >= 4 && sentAfter > 0 && rejoined,
                     String(format: "node down %.0f s: ", downSeconds)
-                        + "\(appliedDown) events applied meanwhile, \(throughOthers) of them published after the kill, "
+                        + "\(appliedDown) events applied meanwhile, \(sentAfter) of them sent after the kill through the other "
+                        + "nodes (\(throughOthers - sentAfter) more were in flight at the kill; \(acknowledgedDown) events confirmed "
+                        + "to the publisher after the kill; \(ready) ready and \(consumers) consumers on the work queues before "
+                        + "the restart; 3 s after the kill, a message on a new connection \(probes)), "
                         + "\(moved) connections on the other nodes, leader of cairn.events.work.0 \(during.leader), "
                         + "\(during.online.count) of \(during.members.count) replicas online; after the restart "
                         + (rejoined ? String(format: "all %d online again within %.0f s", cluster.names.count, rejoinSeconds)
@@ -699,6 +758,55 @@ struct FaultRun {
                 )
             }
         }
+    }
+
+    /// A quorum queue of the probe's own, fed by a consistent-hash exchange, itself fed by a topic exchange: the shape of
+    /// `cairn.events` in small, with no consumer.
+    static let brokerProbe = (
+        queue: "cairn.test.probe", hash: "cairn.test.probe.hash", topic: "cairn.test.probe.topic",
+        topology: AMQPTopology(
+            exchanges: [.init("cairn.test.probe.topic", kind: .topic), .init("cairn.test.probe.hash", kind: .consistentHash)],
+            queues: [.quorum("cairn.test.probe")],
+            bindings: [.init(queue: "cairn.test.probe", exchange: "cairn.test.probe.hash", routingKey: "1")],
+            exchangeBindings: [.init(destination: "cairn.test.probe.hash", source: "cairn.test.probe.topic", routingKey: "#")]))
+
+    /// Publishes one message each way into the probe's queue, on a fresh connection (the first node that answers), and
+    /// says how each ended: "straight to the queue confirmed, through the hash exchange nacked, …".
+    static func tryProbes(
+        _ probe: (queue: String, hash: String, topic: String, topology: AMQPTopology), environment: IsolatedEnvironment
+    ) async -> String {
+        let ways = [("straight to the queue", "", probe.queue), ("through a consistent-hash exchange", probe.hash, "key"),
+                    ("through a topic exchange and then the hash", probe.topic, "key")]
+        var outcomes: [String] = []
+        for (index, (way, exchange, key)) in ways.enumerated() {
+            let message = AMQPMessage(exchange: exchange, routingKey: key, body: Array("probe".utf8), messageID: "probe-\(index)")
+            let outcome: String
+            do {
+                outcome = try await environment.withAMQP(topology: AMQPTopology()) { connection in
+                    try await withThrowingTaskGroup(of: String.self) { group in
+                        group.addTask {
+                            // A command fails at once while the connection is between nodes: try until it is on one.
+                            while (try? await connection.declare(probe.topology)) == nil {
+                                try await Task.sleep(for: .milliseconds(100))
+                            }
+                            try await connection.publish([message])
+                            return "confirmed"
+                        }
+                        group.addTask {
+                            try await Task.sleep(for: .seconds(5))
+                            connection.close()  // ends a publish still waiting for its confirm
+                            return "not answered within 5 s"
+                        }
+                        defer { group.cancelAll() }
+                        return try await group.next() ?? "no answer"
+                    }
+                }
+            } catch {
+                outcome = "failed: \(error)"
+            }
+            outcomes.append("\(way) \(outcome)")
+        }
+        return outcomes.joined(separator: ", ")
     }
 
     /// What one freeze of a worker showed.
@@ -823,7 +931,15 @@ struct FaultRun {
         try await environment.withStore { store in
             let end = try await store.integer("SELECT (extract(epoch FROM max(occurred_at)) * 1000)::int8 FROM events")
             let now = Date(timeIntervalSince1970: Double(end) / 1000 + 2 * 86_400)
-            _ = try await store.sweep(now: now, logger: store.testLogger)
+            // The escalators are still running and sweep every second: only one sweep runs at a time, and one that
+            // finds another running does nothing, so sweep until a sweep that ran found nothing left to evaluate.
+            let deadline = ContinuousClock.now + .seconds(60)
+            while true {
+                let outcome = try await store.sweep(now: now, logger: store.testLogger)
+                if outcome.ran && outcome.accounts == 0 { break }
+                guard ContinuousClock.now < deadline else { throw TestError("the final sweep did not complete in 60 s") }
+                if !outcome.ran { try await Task.sleep(for: .milliseconds(20)) }
+            }
             var state: [String: String] = [:]
             var bands: [String: (band: String, score: Int)] = [:]
             for try await (id, stage, history, milestones, score, band, count) in try await store.client.query(

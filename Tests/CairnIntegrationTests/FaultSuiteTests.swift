@@ -68,7 +68,8 @@ struct FaultSuiteTests {
             try FaultReport.write(table, into: URL(fileURLWithPath: report))
         }
         for outcome in outcomes {
-            #expect(outcome.passed, "\(outcome.fault.name) failed:\n\(table)")
+            // The table first and the reason last, so the end of a truncated CI log still names what broke.
+            #expect(outcome.passed, "\(table)\n\(outcome.fault.name) FAILED: \(outcome.failures.joined(separator: "; "))")
         }
         #expect(outcomes.allSatisfy { $0.fault == .none || $0.injected != "0×" }, "a fault was never injected:\n\(table)")
     }

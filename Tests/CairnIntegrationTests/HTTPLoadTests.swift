@@ -28,7 +28,8 @@ struct HTTPLoadTests {
                 host: "127.0.0.1", port: port, paths: ["/fixed", "/chunked", "/missing"], headers: [("X-Test", "1")],
                 connections: 2, duration: .seconds(1))
             let result = try await load.run()
-            #expect(result.requests > 30, "\(result)")
+            // More than a round of the three paths on each connection; no rate is asked (the machine may be busy).
+            #expect(result.requests > 6, "\(result)")
             #expect(result.latency.count == result.requests)
             #expect(result.errors == 0, "\(result)")
             // Each connection goes round the three paths, so a third of the answers are 404.

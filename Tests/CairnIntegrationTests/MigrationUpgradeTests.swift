@@ -11,7 +11,7 @@ import Testing
 struct MigrationUpgradeTests {
     static let now = Date(timeIntervalSince1970: 1_780_000_000)
 
-    @Test("Migrations 10 to 12 keep schema 9's facts, components and users' last-seen times, and the worker goes on from them")
+    @Test("Migrations 10 to 13 keep schema 9's facts, components, users' last-seen times and stream clock, and the worker goes on from them")
     func upgradeFromSchema9() async throws {
         let environment = try await IsolatedEnvironment.make("upgrade", schema: 9)
         let facts = {
@@ -39,11 +39,16 @@ struct MigrationUpgradeTests {
                 INSERT INTO users (account_id, user_id, first_seen_at, last_seen_at, event_count)
                 VALUES ('up', 'ada', \(Self.now), \(Self.now), 1), ('up', 'bob', \(old), \(old), 1)
                 """,
+                // The stream clock as schema 9 to 12 kept it: a row per writing process.
+                "INSERT INTO stream_clock (writer, latest) VALUES ('4242-17', \(old)), ('4243-99', \(Self.now))",
             ] {
                 _ = try await store.client.query(query)
             }
 
-            #expect(try await store.migrate().starts(with: [10, 11, 12]))
+            #expect(try await store.migrate().starts(with: [10, 11, 12, 13]))
+            // The processes' rows fold into partition 0's, at the latest time any of them had.
+            #expect(try await store.integer("SELECT count(*)::int8 FROM stream_clock") == 1)
+            #expect(try await store.sweepTime(.stream, logger: store.testLogger) == Self.now)
 
             let stored = try await store.client.withConnection { connection in
                 try await store.lockAccounts(["up"], on: connection, logger: store.testLogger)
@@ -63,6 +68,7 @@ struct MigrationUpgradeTests {
             }
             #expect(contexts["up"]?.activeUsers == 1)
             #expect(try await store.integer("SELECT (facts->'seats'->>'value')::int8 FROM accounts WHERE account_id = 'up'") == 12)
+            #expect(try await store.now(.stream, logger: store.testLogger) == event.timestamp)
         }
         await environment.tearDown()
     }

@@ -213,31 +213,75 @@ struct ReadModelWriteTests {
         await environment.tearDown()
     }
 
-    @Test("The stream clock is the latest event time any writer stored, and stays so when the sweep prunes older writers' rows")
+    @Test("A user's active days gain a batch's new days, keep the known ones once, and hold the latest 60")
+    func activeDaysMerge() async throws {
+        let environment = try await IsolatedEnvironment.make("readmodel-days")
+        try await environment.withStore { store in
+            let firstDay = Timestamp.epochDay(Self.start)
+            var index = 0
+            func apply(days: [Int]) async throws {
+                let events = days.map { day -> AccountEvent in
+                    index += 1
+                    return AccountEvent(
+                        messageId: "days-\(index)", type: .track, event: "Report Exported", accountId: "days", userId: "ada",
+                        timestamp: Self.start.addingTimeInterval(Double(day) * 86_400 + 3_600))
+                }
+                _ = try await store.apply(events, logger: store.testLogger)
+            }
+            func stored() async throws -> [Int] {
+                let rows = try await store.client.query(
+                    "SELECT active_days FROM users WHERE account_id = 'days' AND user_id = 'ada'", logger: store.testLogger)
+                for try await days in rows.decode([Int32].self) { return days.map { Int($0) - firstDay }.sorted() }  // order is not kept
+                return []
+            }
+            try await apply(days: [0, 1])
+            #expect(try await stored() == [0, 1])
+            try await apply(days: [1])  // known only
+            #expect(try await stored() == [0, 1])
+            try await apply(days: [1, 3])  // one known, one new
+            #expect(try await stored() == [0, 1, 3])
+            try await apply(days: [0, 2, 3])
+            #expect(try await stored() == [0, 1, 2, 3])
+            // Up to day 63: the latest 60 days are 4 to 63; a day older than those is not kept.
+            try await apply(days: Array(4...63))
+            #expect(try await stored() == Array(4...63))
+            try await apply(days: [0, 63])
+            #expect(try await stored() == Array(4...63))
+        }
+        await environment.tearDown()
+    }
+
+    @Test("The stream clock is the latest event time any partition stored; the sweep's is the earliest partition's, and neither goes back")
     func streamClock() async throws {
         let environment = try await IsolatedEnvironment.make("readmodel-clock")
         try await environment.withStore { first in
             #expect(try await first.now(.stream, logger: first.testLogger) == nil, "no event stored yet")
+            #expect(try await first.sweepTime(.stream, logger: first.testLogger) == nil)
             try await environment.withStore { second in
-                // Each writer its own account: a writer's row holds the latest event time of the accounts it wrote.
+                // Two workers, each with a partition of its own, each partition with its own account.
                 func event(_ index: Int, account: String, hours: Double) -> AccountEvent {
                     AccountEvent(messageId: "clock-\(index)", type: .track, event: "Report Exported", accountId: account, userId: "ada",
                                  timestamp: Self.start.addingTimeInterval(hours * 3_600))
                 }
-                _ = try await first.apply([event(200, account: "clock-a", hours: 10)], logger: first.testLogger)
-                _ = try await second.apply([event(201, account: "clock-b", hours: 30)], logger: second.testLogger)
-                _ = try await first.apply([event(202, account: "clock-a", hours: 20)], logger: first.testLogger)
+                func hours(_ date: Date?) -> Double? { date.map { $0.timeIntervalSince(Self.start) / 3_600 } }
+                _ = try await first.apply([event(200, account: "clock-a", hours: 10)], partition: 3, logger: first.testLogger)
+                _ = try await second.apply([event(201, account: "clock-b", hours: 30)], partition: 5, logger: second.testLogger)
+                _ = try await first.apply([event(202, account: "clock-a", hours: 20)], partition: 3, logger: first.testLogger)
                 // An older event later changes nothing: the clock never goes back.
-                _ = try await first.apply([event(203, account: "clock-a", hours: 15)], logger: first.testLogger)
-                #expect(try await first.now(.stream, logger: first.testLogger) == Self.start.addingTimeInterval(30 * 3_600))
+                _ = try await first.apply([event(203, account: "clock-a", hours: 15)], partition: 3, logger: first.testLogger)
+                #expect(hours(try await first.now(.stream, logger: first.testLogger)) == 30)
+                #expect(hours(try await second.sweepTime(.stream, logger: second.testLogger)) == 20, "partition 3 is at 20 h")
+                // A sweep writes no clock: it applies no event.
+                _ = try await first.sweep(now: Self.start.addingTimeInterval(30 * 3_600), logger: first.testLogger)
+                #expect(hours(try await first.sweepTime(.stream, logger: first.testLogger)) == 20)
+                #expect(try await first.integer("SELECT count(*)::int8 FROM stream_clock") == 2, "one row per partition")
+                // Partition 5 taken over by the first worker: the same row moves on.
+                _ = try await first.apply([event(204, account: "clock-b", hours: 40)], partition: 5, logger: first.testLogger)
+                #expect(hours(try await second.now(.stream, logger: second.testLogger)) == 40)
+                #expect(hours(try await second.sweepTime(.stream, logger: second.testLogger)) == 20)
+                _ = try await second.apply([event(205, account: "clock-a", hours: 35)], partition: 3, logger: second.testLogger)
+                #expect(hours(try await second.sweepTime(.stream, logger: second.testLogger)) == 35)
                 #expect(try await first.integer("SELECT count(*)::int8 FROM stream_clock") == 2)
-                let older = try await first.integer("SELECT extract(epoch FROM min(latest))::int8 FROM stream_clock")
-                #expect(older == Int(Self.start.timeIntervalSince1970) + 20 * 3_600, "the first writer's row stays at its latest, 20 h")
-                _ = try await first.sweep(now: Self.start, logger: first.testLogger)
-                #expect(try await first.integer("SELECT count(*)::int8 FROM stream_clock") == 1, "only the latest row is kept")
-                #expect(try await second.now(.stream, logger: second.testLogger) == Self.start.addingTimeInterval(30 * 3_600))
-                _ = try await first.apply([event(204, account: "clock-a", hours: 40)], logger: first.testLogger)
-                #expect(try await second.now(.stream, logger: second.testLogger) == Self.start.addingTimeInterval(40 * 3_600))
             }
         }
         await environment.tearDown()
