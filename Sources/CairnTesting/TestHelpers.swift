@@ -16,7 +16,7 @@ extension AMQPConnection {
     }
 
     /// Consumes the workers' queues (`cairn.events.work.<n>`) together without acknowledging, until `count` messages
-    /// arrived or `timeout` passed. The messages go back to their queues when the connection closes.
+    /// arrived or `timeout` passed. The messages go back to their queues when the consumers' channels close, after.
     public func peekEvents(count: Int = .max, timeout: Duration) async -> [AMQPDelivery] {
         let prefetch = UInt16(clamping: max(1, min(count, 60_000)))
         let consumers = CairnTopology.eventQueues.map { consume(queue: $0, prefetch: prefetch) }
@@ -38,15 +38,17 @@ extension AMQPConnection {
             }
             arriving.finish()
             group.cancelAll()
+            consumers.forEach { $0.close() }
             return received
         }
     }
 
     /// Consumes `queue` without acknowledging, until `count` messages arrived or `timeout` passed. The messages
-    /// go back to the queue when the connection closes.
+    /// go back to the queue when the consumer's channel closes, after.
     public func peek(queue: String, count: Int = .max, timeout: Duration) async -> [AMQPDelivery] {
         // Unacknowledged deliveries are capped by the prefetch, so it must cover everything to be seen.
         let consumer = consume(queue: queue, prefetch: UInt16(clamping: max(1, min(count, 60_000))))
+        defer { consumer.close() }  // so a next look on this connection sees the messages again
         return await consumer.receive(count, timeout: timeout)
     }
 }

@@ -908,10 +908,20 @@ struct FaultRun {
             var published: Set<String> = []
             for (key, ids) in outbox {
                 let queue = key == "outreach" ? CairnTopology.outreach : "\(CairnTopology.tasks).\(key)"
-                let deliveries = await connection.peek(queue: queue, count: Int.max, timeout: .seconds(2))
-                published.formUnion(deliveries.compactMap(\.messageID).filter(ids.contains))
+                // A loaded broker can be slow to start delivering: look again, up to 30 s, while some are not seen.
+                let deadline = ContinuousClock.now + .seconds(30)
+                var seen: Set<String> = []
+                repeat {
+                    let deliveries = await connection.peek(queue: queue, count: Int.max, timeout: .seconds(2))
+                    seen.formUnion(deliveries.compactMap(\.messageID).filter(ids.contains))
+                } while !seen.isSuperset(of: ids) && ContinuousClock.now < deadline
+                published.formUnion(seen)
             }
-            let dead = await connection.peek(queue: CairnTopology.deadEvents, count: Int.max, timeout: .seconds(3))
+            var dead: [AMQPDelivery] = []
+            let deadline = ContinuousClock.now + .seconds(30)
+            repeat {
+                dead = await connection.peek(queue: CairnTopology.deadEvents, count: Int.max, timeout: .seconds(3))
+            } while dead.count < poisonSent && ContinuousClock.now < deadline
             return (published, dead)
         }
         return FaultOutcome(
